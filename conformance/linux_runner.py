@@ -1,0 +1,1089 @@
+#!/usr/bin/env python3
+"""Run usernet conformance scenarios against the real Linux kernel of this machine.
+
+Usage: python3 conformance/linux_runner.py [--filter TEXT] SCENARIO.json|DIR ...
+
+The first line printed is {"sysctl": {...}}: the values of the tunables the scenarios depend on,
+read in the network namespace the runner lives in. Then one JSON object per scenario:
+{"name": ..., "results": [ per step: {"ret": ..., "errno": ..., ...} ]}.
+
+Symbolic constants come from Python's socket, select, os, errno, fcntl, termios and resource
+modules. The system calls themselves go through libc (ctypes) so that they are made exactly as
+the scenario says: Python's socket objects add SOCK_CLOEXEC to every socket, accept() and dup(),
+compute address lengths their own way, and have no sendmmsg/recvmmsg. The format of the results
+is described in conformance/README.md; usernet_runner.ts produces the same format.
+"""
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import termios
+
+# ---------------------------------------------------------------------------------------------
+# Constants
+
+_MODULES = (socket, select, os, errno, fcntl, termios, resource)
+
+# Linux x86_64 values the Python modules may not export.
+_EXTRA = {
+    "SO_PEEK_OFF": 42,
+    "SO_RCVBUFFORCE": 33,
+    "SO_SNDBUFFORCE": 32,
+    "SO_DOMAIN": 39,
+    "SO_PROTOCOL": 38,
+    "SO_ACCEPTCONN": 30,
+    "SO_PASSCRED": 16,
+    "SO_PEERCRED": 17,
+    "SO_RCVTIMEO_OLD": 20,
+    "SO_SNDTIMEO_OLD": 21,
+    "SO_PASSSEC": 34,
+    "SO_TIMESTAMP": 29,
+    "SO_MARK": 36,
+    "SO_COOKIE": 57,
+    "SO_PEERGROUPS": 59,
+    "SCM_RIGHTS": 1,
+    "SCM_CREDENTIALS": 2,
+    "SCM_MAX_FD": 253,
+    "SIOCINQ": 0x541B,
+    "SIOCOUTQ": 0x5411,
+    "SIOCOUTQNSD": 0x894B,
+    "SIOCATMARK": 0x8905,
+    "FIONREAD": 0x541B,
+    "FIONBIO": 0x5421,
+    "FIOASYNC": 0x5452,
+    "TIOCOUTQ": 0x5411,
+    "SOCK_DCCP": 6,
+    "SOCK_PACKET": 10,
+    "SOCK_RDM": 4,
+    "AF_UNSPEC": 0,
+    "AF_LOCAL": 1,
+    "MSG_CMSG_CLOEXEC": 0x40000000,
+    "MSG_WAITFORONE": 0x10000,
+    "MSG_ERRQUEUE": 0x2000,
+    "MSG_MORE": 0x8000,
+    "MSG_EOR": 0x80,
+    "MSG_OOB": 1,
+    "MSG_CONFIRM": 0x800,
+    "EPOLL_CTL_ADD": 1,
+    "EPOLL_CTL_DEL": 2,
+    "EPOLL_CTL_MOD": 3,
+    "EPOLL_CLOEXEC": 0o2000000,
+    "EPOLLEXCLUSIVE": 1 << 28,
+    "EPOLLWAKEUP": 1 << 29,
+    "EPOLLONESHOT": 1 << 30,
+    "EPOLLET": 1 << 31,
+    "EPOLLRDHUP": 0x2000,
+    "POLLRDHUP": 0x2000,
+    "F_DUPFD_CLOEXEC": 1030,
+    "FD_CLOEXEC": 1,
+    "O_CLOEXEC": 0o2000000,
+    "SOCK_CLOEXEC": 0o2000000,
+    "SOCK_NONBLOCK": 0o4000,
+    "SOL_SOCKET": 1,
+    "SOMAXCONN": 4096,
+}
+
+_NUM = re.compile(r"^-?(0x[0-9a-fA-F]+|0o[0-7]+|0[0-7]+|[0-9]+)$")
+
+
+def const(name):
+    """The value of one symbolic name."""
+    if name in _EXTRA:
+        return _EXTRA[name]
+    for m in _MODULES:
+        v = getattr(m, name, None)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return int(v)
+    raise ScenarioError("unknown constant " + name)
+
+
+def num(text):
+    t = text.strip()
+    neg = t.startswith("-")
+    if neg:
+        t = t[1:]
+    if t.startswith(("0x", "0X")):
+        v = int(t, 16)
+    elif t.startswith(("0o", "0O")):
+        v = int(t[2:], 8)
+    elif len(t) > 1 and t.startswith("0"):
+        v = int(t, 8)
+    else:
+        v = int(t, 10)
+    return -v if neg else v
+
+
+def value(expr):
+    """A number, or a string such as "SOCK_STREAM|SOCK_NONBLOCK", "0755" (octal) or "0x10"."""
+    if expr is None:
+        return 0
+    if isinstance(expr, bool):
+        return int(expr)
+    if isinstance(expr, int):
+        return expr
+    if isinstance(expr, str):
+        total = 0
+        for part in expr.split("|"):
+            p = part.strip()
+            if _NUM.match(p):
+                total |= num(p)
+            else:
+                total |= const(p)
+        return total
+    raise ScenarioError("bad value %r" % (expr,))
+
+
+def decode_bits(v, names):
+    """Render a bit mask with the given names in order; unknown bits in hex."""
+    if v == 0:
+        return "0"
+    out = []
+    rest = v
+    for n in names:
+        try:
+            b = const(n)
+        except ScenarioError:
+            continue
+        if b and (rest & b) == b:
+            out.append(n)
+            rest &= ~b
+    if rest:
+        out.append(hex(rest))
+    return "|".join(out)
+
+
+POLL_NAMES = [
+    "POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL", "POLLRDNORM",
+    "POLLRDBAND", "POLLWRNORM", "POLLWRBAND", "POLLMSG", "POLLRDHUP",
+]
+EPOLL_NAMES = [
+    "EPOLLIN", "EPOLLPRI", "EPOLLOUT", "EPOLLERR", "EPOLLHUP", "EPOLLNVAL", "EPOLLRDNORM",
+    "EPOLLRDBAND", "EPOLLWRNORM", "EPOLLWRBAND", "EPOLLMSG", "EPOLLRDHUP",
+]
+MSG_NAMES = [
+    "MSG_OOB", "MSG_PEEK", "MSG_DONTROUTE", "MSG_CTRUNC", "MSG_TRUNC", "MSG_DONTWAIT", "MSG_EOR",
+    "MSG_WAITALL", "MSG_ERRQUEUE", "MSG_NOSIGNAL", "MSG_MORE", "MSG_CMSG_CLOEXEC",
+]
+
+OPT_KIND = {
+    "SO_LINGER": "linger",
+    "SO_RCVTIMEO": "timeval",
+    "SO_SNDTIMEO": "timeval",
+    "SO_RCVTIMEO_OLD": "timeval",
+    "SO_SNDTIMEO_OLD": "timeval",
+    "SO_PEERCRED": "ucred",
+}
+
+# Ioctls that write an int back; the others report the system call's return value.
+IOCTL_OUT = {"FIONREAD", "SIOCINQ", "SIOCOUTQ", "TIOCOUTQ", "SIOCOUTQNSD", "SIOCATMARK"}
+
+SYSCTLS = [
+    "net.core.rmem_max",
+    "net.core.wmem_max",
+    "net.core.rmem_default",
+    "net.core.wmem_default",
+    "net.core.somaxconn",
+    "net.core.optmem_max",
+    "net.unix.max_dgram_qlen",
+]
+
+
+# errno.errorcode keeps the last of several names of a number; results use the first, as Linux's
+# errno.h defines them.
+ERRNO_NAME = dict(errno.errorcode)
+ERRNO_NAME.update({errno.EAGAIN: "EAGAIN", errno.EOPNOTSUPP: "EOPNOTSUPP", errno.EDEADLK: "EDEADLK"})
+
+
+def errname(e):
+    return ERRNO_NAME.get(e, str(e))
+
+
+class ScenarioError(Exception):
+    """A mistake in a scenario file (not a result to compare)."""
+
+
+class Timeout(Exception):
+    pass
+
+
+class SysErr(Exception):
+    def __init__(self, e):
+        super().__init__(e)
+        self.errno = e
+
+
+# ---------------------------------------------------------------------------------------------
+# libc
+
+libc = ctypes.CDLL(None, use_errno=True)
+c_int, c_uint, c_size_t, c_ssize_t, c_void_p = (
+    ctypes.c_int, ctypes.c_uint, ctypes.c_size_t, ctypes.c_ssize_t, ctypes.c_void_p)
+c_uint32 = ctypes.c_uint32
+c_long = ctypes.c_long
+
+
+class Iovec(ctypes.Structure):
+    _fields_ = [("iov_base", c_void_p), ("iov_len", c_size_t)]
+
+
+class Msghdr(ctypes.Structure):
+    _fields_ = [
+        ("msg_name", c_void_p),
+        ("msg_namelen", c_uint32),
+        ("msg_iov", ctypes.POINTER(Iovec)),
+        ("msg_iovlen", c_size_t),
+        ("msg_control", c_void_p),
+        ("msg_controllen", c_size_t),
+        ("msg_flags", c_int),
+    ]
+
+
+class Mmsghdr(ctypes.Structure):
+    _fields_ = [("msg_hdr", Msghdr), ("msg_len", c_uint)]
+
+
+class Pollfd(ctypes.Structure):
+    _fields_ = [("fd", c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short)]
+
+
+class EpollEvent(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("events", c_uint32), ("data", ctypes.c_uint64)]
+
+
+class Timeval(ctypes.Structure):
+    _fields_ = [("tv_sec", c_long), ("tv_usec", c_long)]
+
+
+class Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", c_long), ("tv_nsec", c_long)]
+
+
+class FdSet(ctypes.Structure):
+    _fields_ = [("bits", ctypes.c_ulong * 16)]
+
+
+def _fn(name, res, *args):
+    f = getattr(libc, name)
+    f.restype = res
+    f.argtypes = list(args)
+    return f
+
+
+L = type("L", (), {})()
+L.socket = _fn("socket", c_int, c_int, c_int, c_int)
+L.socketpair = _fn("socketpair", c_int, c_int, c_int, c_int, ctypes.POINTER(c_int))
+L.bind = _fn("bind", c_int, c_int, c_void_p, c_uint32)
+L.connect = _fn("connect", c_int, c_int, c_void_p, c_uint32)
+L.listen = _fn("listen", c_int, c_int, c_int)
+L.accept4 = _fn("accept4", c_int, c_int, c_void_p, ctypes.POINTER(c_uint32), c_int)
+L.getsockname = _fn("getsockname", c_int, c_int, c_void_p, ctypes.POINTER(c_uint32))
+L.getpeername = _fn("getpeername", c_int, c_int, c_void_p, ctypes.POINTER(c_uint32))
+L.send = _fn("send", c_ssize_t, c_int, c_void_p, c_size_t, c_int)
+L.sendto = _fn("sendto", c_ssize_t, c_int, c_void_p, c_size_t, c_int, c_void_p, c_uint32)
+L.sendmsg = _fn("sendmsg", c_ssize_t, c_int, ctypes.POINTER(Msghdr), c_int)
+L.sendmmsg = _fn("sendmmsg", c_int, c_int, ctypes.POINTER(Mmsghdr), c_uint, c_int)
+L.recv = _fn("recv", c_ssize_t, c_int, c_void_p, c_size_t, c_int)
+L.recvfrom = _fn(
+    "recvfrom", c_ssize_t, c_int, c_void_p, c_size_t, c_int, c_void_p, ctypes.POINTER(c_uint32))
+L.recvmsg = _fn("recvmsg", c_ssize_t, c_int, ctypes.POINTER(Msghdr), c_int)
+L.recvmmsg = _fn(
+    "recvmmsg", c_int, c_int, ctypes.POINTER(Mmsghdr), c_uint, c_int, ctypes.POINTER(Timespec))
+L.shutdown = _fn("shutdown", c_int, c_int, c_int)
+L.setsockopt = _fn("setsockopt", c_int, c_int, c_int, c_int, c_void_p, c_uint32)
+L.getsockopt = _fn("getsockopt", c_int, c_int, c_int, c_int, c_void_p, ctypes.POINTER(c_uint32))
+L.read = _fn("read", c_ssize_t, c_int, c_void_p, c_size_t)
+L.write = _fn("write", c_ssize_t, c_int, c_void_p, c_size_t)
+L.readv = _fn("readv", c_ssize_t, c_int, ctypes.POINTER(Iovec), c_int)
+L.writev = _fn("writev", c_ssize_t, c_int, ctypes.POINTER(Iovec), c_int)
+L.close = _fn("close", c_int, c_int)
+L.dup = _fn("dup", c_int, c_int)
+L.dup2 = _fn("dup2", c_int, c_int, c_int)
+L.dup3 = _fn("dup3", c_int, c_int, c_int, c_int)
+L.ioctl = _fn("ioctl", c_int, c_int, ctypes.c_ulong, c_void_p)
+L.poll = _fn("poll", c_int, ctypes.POINTER(Pollfd), ctypes.c_ulong, c_int)
+L.select = _fn(
+    "select", c_int, c_int, ctypes.POINTER(FdSet), ctypes.POINTER(FdSet), ctypes.POINTER(FdSet),
+    ctypes.POINTER(Timeval))
+L.epoll_create1 = _fn("epoll_create1", c_int, c_int)
+L.epoll_ctl = _fn("epoll_ctl", c_int, c_int, c_int, c_int, ctypes.POINTER(EpollEvent))
+L.epoll_wait = _fn("epoll_wait", c_int, c_int, ctypes.POINTER(EpollEvent), c_int, c_int)
+
+
+def check(r):
+    if r < 0:
+        e = ctypes.get_errno()
+        raise SysErr(e)
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# Data, addresses
+
+_AUTOBIND = re.compile(r"^[0-9a-f]{5}$")
+
+
+def fnv(b):
+    h = 0x811C9DC5
+    for x in b:
+        h ^= x
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return "%08x" % h
+
+
+def fmt_data(b):
+    """How received bytes appear in a result."""
+    b = bytes(b)
+    if len(b) <= 200 and all(0x20 <= x < 0x7F for x in b):
+        return b.decode("ascii")
+    if len(b) <= 64:
+        return "hex:" + b.hex()
+    return "len:%d:fnv:%s" % (len(b), fnv(b))
+
+
+def make_data(spec):
+    """Bytes to send: "text", {"hex": "00ff"} or {"fill": N, "byte": "x"}."""
+    if spec is None:
+        return b""
+    if isinstance(spec, str):
+        return spec.encode("utf-8")
+    if isinstance(spec, dict):
+        if "hex" in spec:
+            return bytes.fromhex(spec["hex"])
+        if "fill" in spec:
+            pat = spec.get("byte", "x").encode("utf-8")
+            n = spec["fill"]
+            return (pat * (n // len(pat) + 1))[:n]
+    raise ScenarioError("bad data %r" % (spec,))
+
+
+def _escape(b):
+    out = []
+    for x in b:
+        if 0x20 <= x < 0x7F and x != 0x5C:
+            out.append(chr(x))
+        else:
+            out.append("\\x%02x" % x)
+    return "".join(out)
+
+
+class Ctx:
+    """The state of one scenario on Linux."""
+
+    def __init__(self, directory, base):
+        self.dir = directory
+        self.base = base
+        self.names = {}
+        self.paths = {}
+        self.autobind = {}
+        self.opened = set()
+
+    # -- fds ----------------------------------------------------------------------------------
+
+    def fd(self, ref):
+        if isinstance(ref, bool):
+            raise ScenarioError("bad fd %r" % (ref,))
+        if isinstance(ref, int):
+            return ref
+        if isinstance(ref, str):
+            if ref not in self.names:
+                raise ScenarioError("unknown fd name " + ref)
+            return self.names[ref]
+        if isinstance(ref, dict) and "rel" in ref:
+            return self.base + ref["rel"]
+        raise ScenarioError("bad fd %r" % (ref,))
+
+    def got_fd(self, fd, name=None):
+        self.opened.add(fd)
+        if name:
+            self.names[name] = fd
+        return fd - self.base
+
+    # -- paths --------------------------------------------------------------------------------
+
+    def path(self, spec):
+        """A scenario path: "$DIR/x" or {"path": "$DIR/", "pad_to": 108}."""
+        if isinstance(spec, dict):
+            p = spec["path"].replace("$DIR", self.dir)
+            if "pad_to" in spec:
+                n = spec["pad_to"]
+                if len(p) > n:
+                    raise ScenarioError("path longer than pad_to")
+                sym = spec["path"] + "<pad:%d>" % n
+                p = p + "x" * (n - len(p))
+                self.paths[p] = sym
+            return p
+        return spec.replace("$DIR", self.dir)
+
+    def sockaddr(self, spec):
+        """(bytes, addrlen) for an address spec."""
+        if spec is None:
+            return None, 0
+        if "raw" in spec:
+            b = bytes.fromhex(spec["raw"])
+            return b, spec.get("len", len(b))
+        family = value(spec.get("family", "AF_UNIX"))
+        if "abstract" in spec:
+            name = b"\0" + spec["abstract"].encode("utf-8")
+        elif "path" in spec:
+            name = self.path(spec).encode("utf-8")
+        else:
+            name = b""
+        if "len" in spec:
+            n = spec["len"]
+        elif not name:
+            n = 2
+        elif name[0] == 0 or spec.get("nul", True) is False:
+            n = 2 + len(name)
+        else:
+            n = 2 + len(name) + 1
+        buf = struct.pack("=H", family) + name
+        buf = buf + b"\0" * max(0, max(n, 128) - len(buf))
+        return buf, n
+
+    def parse_addr(self, buf, n):
+        if n == 0:
+            return None
+        b = bytes(buf)[: max(n, 0)]
+        if n < 2:
+            return {"family": None, "path": "", "lenx": n - 2}
+        family = struct.unpack("=H", b[:2])[0]
+        fam = "AF_UNIX" if family == socket.AF_UNIX else family
+        raw = b[2:n]
+        if not raw:
+            return {"family": fam, "path": "", "lenx": 0}
+        if raw[0] == 0:
+            name = raw[1:]
+            try:
+                text = name.decode("ascii")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None and _AUTOBIND.match(text):
+                if text not in self.autobind:
+                    self.autobind[text] = "@<auto%d>" % (len(self.autobind) + 1)
+                return {"family": fam, "path": self.autobind[text], "lenx": 0}
+            return {"family": fam, "path": "@" + _escape(name), "lenx": 0}
+        nul = raw.find(b"\0")
+        pathb = raw if nul < 0 else raw[:nul]
+        p = pathb.decode("utf-8", "backslashreplace")
+        if p in self.paths:
+            sp = self.paths[p]
+        elif p == self.dir or p.startswith(self.dir + "/"):
+            sp = "$DIR" + p[len(self.dir):]
+        else:
+            sp = _escape(pathb)
+        return {"family": fam, "path": sp, "lenx": len(raw) - len(pathb)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The calls
+
+
+def _buf(data):
+    return ctypes.create_string_buffer(data, max(len(data), 1))
+
+
+def _iovecs(bufs):
+    arr = (Iovec * max(len(bufs), 1))()
+    for i, (b, n) in enumerate(bufs):
+        arr[i].iov_base = ctypes.cast(b, c_void_p)
+        arr[i].iov_len = n
+    return arr
+
+
+def _cmsgs(ctx, specs):
+    out = b""
+    for c in specs or []:
+        level = value(c.get("level", "SOL_SOCKET"))
+        ctype = value(c["type"])
+        if "fds" in c:
+            data = b"".join(struct.pack("=i", ctx.fd(f)) for f in c["fds"])
+        elif "cred" in c:
+            cr = c["cred"]
+            pid = os.getpid() if cr.get("pid", "self") == "self" else cr["pid"]
+            data = struct.pack("=iII", pid, value(cr.get("uid", 0)), value(cr.get("gid", 0)))
+        else:
+            data = make_data(c.get("data"))
+        ln = 16 + len(data)
+        sp = (ln + 7) & ~7
+        out += struct.pack("=QiI", ln, level, ctype) + data + b"\0" * (sp - ln)
+    return out
+
+
+def _parse_cmsgs(ctx, buf, used, names):
+    out = []
+    raw = bytes(buf)[:used]
+    off = 0
+    ni = 0
+    while off + 16 <= len(raw):
+        ln, level, ctype = struct.unpack_from("=QiI", raw, off)
+        if ln < 16:
+            break
+        data = raw[off + 16: off + ln]
+        c = {"level": "SOL_SOCKET" if level == socket.SOL_SOCKET else level}
+        if level == socket.SOL_SOCKET and ctype == const("SCM_RIGHTS"):
+            c["type"] = "SCM_RIGHTS"
+            fds = []
+            for i in range(len(data) // 4):
+                fd = struct.unpack_from("=i", data, i * 4)[0]
+                name = names[ni] if names and ni < len(names) else None
+                ni += 1
+                fds.append(ctx.got_fd(fd, name))
+            c["fds"] = fds
+        elif level == socket.SOL_SOCKET and ctype == const("SCM_CREDENTIALS"):
+            c["type"] = "SCM_CREDENTIALS"
+            pid, uid, gid = struct.unpack_from("=iII", data, 0)
+            c["cred"] = {"pid": "self" if pid == os.getpid() else pid, "uid": uid, "gid": gid}
+        else:
+            c["type"] = ctype
+            c["data"] = fmt_data(data)
+        out.append(c)
+        off += (ln + 7) & ~7
+    return out
+
+
+def _msghdr(ctx, m, keep):
+    """A struct msghdr for sending, from {"iov": [...], "name": addr, "control": [...]}."""
+    h = Msghdr()
+    datas = [make_data(d) for d in m.get("iov", [])]
+    bufs = [(_buf(d), len(d)) for d in datas]
+    iov = _iovecs(bufs)
+    keep.extend([bufs, iov])
+    h.msg_iov = ctypes.cast(iov, ctypes.POINTER(Iovec))
+    h.msg_iovlen = len(bufs)
+    if m.get("name") is not None:
+        a, n = ctx.sockaddr(m["name"])
+        ab = _buf(a)
+        keep.append(ab)
+        h.msg_name = ctypes.cast(ab, c_void_p)
+        h.msg_namelen = n
+    ctl = _cmsgs(ctx, m.get("control"))
+    if ctl:
+        cb = _buf(ctl)
+        keep.append(cb)
+        h.msg_control = ctypes.cast(cb, c_void_p)
+        h.msg_controllen = len(ctl)
+    return h
+
+
+def _recv_hdr(m, keep):
+    sizes = m.get("iov", [m.get("size", 0)])
+    bufs = [(ctypes.create_string_buffer(max(s, 1)), s) for s in sizes]
+    iov = _iovecs(bufs)
+    name = ctypes.create_string_buffer(128)
+    cl = m.get("controllen", 0)
+    ctl = ctypes.create_string_buffer(max(cl, 1))
+    keep.extend([bufs, iov, name, ctl])
+    h = Msghdr()
+    h.msg_iov = ctypes.cast(iov, ctypes.POINTER(Iovec))
+    h.msg_iovlen = len(bufs)
+    h.msg_name = ctypes.cast(name, c_void_p)
+    h.msg_namelen = 128
+    h.msg_control = ctypes.cast(ctl, c_void_p) if cl else None
+    h.msg_controllen = cl
+    return h, bufs, name, ctl
+
+
+def _gather(bufs, n):
+    out = b""
+    for b, s in bufs:
+        take = min(s, n - len(out))
+        if take > 0:
+            out += b.raw[:take]
+    return out
+
+
+def _recv_result(ctx, h, n, bufs, name, ctl, names):
+    return {
+        "ret": n,
+        "data": fmt_data(_gather(bufs, n)),
+        "flags": decode_bits(h.msg_flags, MSG_NAMES),
+        "addr": ctx.parse_addr(name, h.msg_namelen),
+        "control": _parse_cmsgs(ctx, ctl, h.msg_controllen if h.msg_control else 0, names),
+    }
+
+
+def _sockopt_bytes(v):
+    if isinstance(v, dict):
+        if "hex" in v:
+            return bytes.fromhex(v["hex"])
+        if "l_onoff" in v:
+            return struct.pack("=ii", value(v["l_onoff"]), value(v.get("l_linger", 0)))
+        if "tv_sec" in v:
+            return struct.pack("=qq", value(v["tv_sec"]), value(v.get("tv_usec", 0)))
+    return struct.pack("=i", value(v))
+
+
+def _timeout_ms(step, key="timeout"):
+    return value(step.get(key, 0))
+
+
+def _fdset(fds):
+    s = FdSet()
+    for fd in fds:
+        s.bits[fd // 64] |= 1 << (fd % 64)
+    return s
+
+
+def _isset(s, fd):
+    return bool(s.bits[fd // 64] & (1 << (fd % 64)))
+
+
+def run_step(ctx, st):
+    call = st["call"]
+    keep = []
+    if call == "socket":
+        fd = check(L.socket(value(st["domain"]), value(st["type"]), value(st.get("protocol", 0))))
+        return {"ret": ctx.got_fd(fd, st.get("as"))}
+    if call == "socketpair":
+        sv = (c_int * 2)()
+        check(L.socketpair(value(st["domain"]), value(st["type"]), value(st.get("protocol", 0)), sv))
+        names = st.get("as") or [None, None]
+        return {"ret": 0, "fds": [ctx.got_fd(sv[0], names[0]), ctx.got_fd(sv[1], names[1])]}
+    if call in ("bind", "connect"):
+        a, n = ctx.sockaddr(st.get("addr"))
+        b = _buf(a or b"")
+        check((L.bind if call == "bind" else L.connect)(ctx.fd(st["fd"]), b, n))
+        return {"ret": 0}
+    if call == "listen":
+        check(L.listen(ctx.fd(st["fd"]), value(st.get("backlog", 0))))
+        return {"ret": 0}
+    if call == "accept":
+        name = ctypes.create_string_buffer(128)
+        ln = c_uint32(128)
+        fd = check(L.accept4(ctx.fd(st["fd"]), name, ctypes.byref(ln), value(st.get("flags", 0))))
+        return {"ret": ctx.got_fd(fd, st.get("as")), "addr": ctx.parse_addr(name, ln.value)}
+    if call in ("getsockname", "getpeername"):
+        name = ctypes.create_string_buffer(128)
+        ln = c_uint32(128)
+        check(getattr(L, call)(ctx.fd(st["fd"]), name, ctypes.byref(ln)))
+        return {"ret": 0, "addr": ctx.parse_addr(name, ln.value)}
+    if call in ("send", "write"):
+        d = make_data(st.get("data"))
+        b = _buf(d)
+        if call == "send":
+            n = check(L.send(ctx.fd(st["fd"]), b, len(d), value(st.get("flags", 0))))
+        else:
+            n = check(L.write(ctx.fd(st["fd"]), b, len(d)))
+        return {"ret": n}
+    if call == "sendto":
+        d = make_data(st.get("data"))
+        b = _buf(d)
+        a, an = ctx.sockaddr(st.get("addr"))
+        ab = _buf(a) if a is not None else None
+        n = check(L.sendto(ctx.fd(st["fd"]), b, len(d), value(st.get("flags", 0)), ab, an))
+        return {"ret": n}
+    if call in ("writev",):
+        datas = [make_data(x) for x in st.get("iov", [])]
+        bufs = [(_buf(x), len(x)) for x in datas]
+        iov = _iovecs(bufs)
+        return {"ret": check(L.writev(ctx.fd(st["fd"]), iov, len(bufs)))}
+    if call == "sendmsg":
+        h = _msghdr(ctx, st, keep)
+        return {"ret": check(L.sendmsg(ctx.fd(st["fd"]), ctypes.byref(h), value(st.get("flags", 0))))}
+    if call == "sendmmsg":
+        msgs = st.get("msgs", [])
+        arr = (Mmsghdr * max(len(msgs), 1))()
+        for i, m in enumerate(msgs):
+            arr[i].msg_hdr = _msghdr(ctx, m, keep)
+        n = check(L.sendmmsg(ctx.fd(st["fd"]), arr, len(msgs), value(st.get("flags", 0))))
+        return {"ret": n}
+    if call in ("recv", "read"):
+        size = st.get("size", 0)
+        b = ctypes.create_string_buffer(max(size, 1))
+        if call == "recv":
+            n = check(L.recv(ctx.fd(st["fd"]), b, size, value(st.get("flags", 0))))
+        else:
+            n = check(L.read(ctx.fd(st["fd"]), b, size))
+        return {"ret": n, "data": fmt_data(b.raw[: min(n, size)])}
+    if call == "recvfrom":
+        size = st.get("size", 0)
+        b = ctypes.create_string_buffer(max(size, 1))
+        name = ctypes.create_string_buffer(128)
+        ln = c_uint32(128)
+        n = check(L.recvfrom(ctx.fd(st["fd"]), b, size, value(st.get("flags", 0)), name, ctypes.byref(ln)))
+        return {"ret": n, "data": fmt_data(b.raw[: min(n, size)]), "addr": ctx.parse_addr(name, ln.value)}
+    if call == "readv":
+        sizes = st.get("iov", [])
+        bufs = [(ctypes.create_string_buffer(max(s, 1)), s) for s in sizes]
+        iov = _iovecs(bufs)
+        n = check(L.readv(ctx.fd(st["fd"]), iov, len(bufs)))
+        return {"ret": n, "data": fmt_data(_gather(bufs, n))}
+    if call == "recvmsg":
+        h, bufs, name, ctl = _recv_hdr(st, keep)
+        n = check(L.recvmsg(ctx.fd(st["fd"]), ctypes.byref(h), value(st.get("flags", 0))))
+        return _recv_result(ctx, h, n, bufs, name, ctl, st.get("fds_as"))
+    if call == "recvmmsg":
+        msgs = st.get("msgs", [])
+        arr = (Mmsghdr * max(len(msgs), 1))()
+        parts = []
+        for i, m in enumerate(msgs):
+            h, bufs, name, ctl = _recv_hdr(m, keep)
+            arr[i].msg_hdr = h
+            parts.append((bufs, name, ctl, m))
+        ts = None
+        if st.get("timeout") is not None:
+            ms = value(st["timeout"])
+            ts = Timespec(ms // 1000, (ms % 1000) * 1000000)
+        n = check(L.recvmmsg(ctx.fd(st["fd"]), arr, len(msgs), value(st.get("flags", 0)),
+                             ctypes.byref(ts) if ts is not None else None))
+        out = []
+        for i in range(n):
+            bufs, name, ctl, m = parts[i]
+            h = arr[i].msg_hdr
+            out.append(_recv_result(ctx, h, arr[i].msg_len, bufs, name, ctl, m.get("fds_as")))
+        return {"ret": n, "msgs": out}
+    if call == "shutdown":
+        check(L.shutdown(ctx.fd(st["fd"]), value(st["how"])))
+        return {"ret": 0}
+    if call == "setsockopt":
+        raw = _sockopt_bytes(st["value"])
+        b = _buf(raw)
+        check(L.setsockopt(ctx.fd(st["fd"]), value(st["level"]), value(st["name"]), b, len(raw)))
+        return {"ret": 0}
+    if call == "getsockopt":
+        kind = OPT_KIND.get(st["name"], "int")
+        size = {"int": 4, "linger": 8, "timeval": 16, "ucred": 12}[kind]
+        b = ctypes.create_string_buffer(size)
+        ln = c_uint32(size)
+        check(L.getsockopt(ctx.fd(st["fd"]), value(st["level"]), value(st["name"]), b, ctypes.byref(ln)))
+        raw = b.raw
+        if kind == "int":
+            v = struct.unpack("=i", raw[:4])[0]
+        elif kind == "linger":
+            on, lg = struct.unpack("=ii", raw)
+            v = {"l_onoff": on, "l_linger": lg}
+        elif kind == "timeval":
+            s, us = struct.unpack("=qq", raw)
+            v = {"tv_sec": s, "tv_usec": us}
+        else:
+            pid, uid, gid = struct.unpack("=iII", raw)
+            v = {"pid": "self" if pid == os.getpid() else pid, "uid": uid, "gid": gid}
+        return {"ret": 0, "value": v}
+    if call == "getsockoptRaw":
+        size = st["optlen"]
+        b = ctypes.create_string_buffer(max(size, 1))
+        ln = c_uint32(size)
+        check(L.getsockopt(ctx.fd(st["fd"]), value(st["level"]), value(st["name"]), b, ctypes.byref(ln)))
+        return {"ret": ln.value, "value": "hex:" + b.raw[: ln.value].hex()}
+    if call == "close":
+        check(L.close(ctx.fd(st["fd"])))
+        return {"ret": 0}
+    if call == "dup":
+        return {"ret": ctx.got_fd(check(L.dup(ctx.fd(st["fd"]))), st.get("as"))}
+    if call == "dup2":
+        return {"ret": ctx.got_fd(check(L.dup2(ctx.fd(st["fd"]), ctx.fd(st["newfd"]))), st.get("as"))}
+    if call == "dup3":
+        fd = check(L.dup3(ctx.fd(st["fd"]), ctx.fd(st["newfd"]), value(st.get("flags", 0))))
+        return {"ret": ctx.got_fd(fd, st.get("as"))}
+    if call == "fcntl":
+        cmd = value(st["cmd"])
+        arg = st.get("arg", 0)
+        a = ctx.fd(arg) if isinstance(arg, dict) else value(arg)
+        try:
+            r = fcntl.fcntl(ctx.fd(st["fd"]), cmd, a)
+        except OSError as e:
+            raise SysErr(e.errno)
+        if cmd in (fcntl.F_DUPFD, const("F_DUPFD_CLOEXEC")):
+            return {"ret": ctx.got_fd(r, st.get("as"))}
+        return {"ret": r}
+    if call == "ioctl":
+        arg = ctypes.c_int(value(st.get("arg", 0)))
+        check(L.ioctl(ctx.fd(st["fd"]), value(st["cmd"]), ctypes.byref(arg)))
+        return {"ret": arg.value if st["cmd"] in IOCTL_OUT else 0}
+    if call == "poll":
+        fds = st.get("fds", [])
+        arr = (Pollfd * max(len(fds), 1))()
+        for i, p in enumerate(fds):
+            arr[i].fd = ctx.fd(p["fd"])
+            arr[i].events = value(p.get("events", 0))
+            arr[i].revents = 0
+        n = check(L.poll(arr, len(fds), _timeout_ms(st)))
+        return {"ret": n, "revents": [decode_bits(arr[i].revents & 0xFFFF, POLL_NAMES) for i in range(len(fds))]}
+    if call == "select":
+        sets = {}
+        allfds = []
+        for k in ("read", "write", "except"):
+            refs = st.get(k, [])
+            sets[k] = (refs, [ctx.fd(r) for r in refs])
+            allfds += sets[k][1]
+        nfds = value(st["nfds"]) if "nfds" in st else (max(allfds) + 1 if allfds else 0)
+        fsets = {k: _fdset(v[1]) for k, v in sets.items()}
+        tv = None
+        if st.get("timeout") is not None:
+            ms = value(st["timeout"])
+            tv = Timeval(ms // 1000, (ms % 1000) * 1000)
+        n = check(L.select(nfds, ctypes.byref(fsets["read"]), ctypes.byref(fsets["write"]),
+                           ctypes.byref(fsets["except"]), ctypes.byref(tv) if tv is not None else None))
+        res = {"ret": n}
+        for k, (refs, fds) in sets.items():
+            res[k] = [r for r, fd in zip(refs, fds) if _isset(fsets[k], fd)]
+        return res
+    if call == "epoll_create1":
+        return {"ret": ctx.got_fd(check(L.epoll_create1(value(st.get("flags", 0)))), st.get("as"))}
+    if call == "epoll_ctl":
+        ev = None
+        if "events" in st or "data" in st:
+            ev = EpollEvent(value(st.get("events", 0)) & 0xFFFFFFFF, value(st.get("data", 0)))
+        check(L.epoll_ctl(ctx.fd(st["epfd"]), value(st["op"]), ctx.fd(st["fd"]),
+                          ctypes.byref(ev) if ev is not None else None))
+        return {"ret": 0}
+    if call == "epoll_wait":
+        maxev = value(st.get("maxevents", 16))
+        arr = (EpollEvent * max(maxev, 1))()
+        n = check(L.epoll_wait(ctx.fd(st["epfd"]), arr, maxev, _timeout_ms(st)))
+        return {"ret": n, "events": [{"events": decode_bits(arr[i].events, EPOLL_NAMES), "data": arr[i].data}
+                                     for i in range(n)]}
+    if call in ("mkdir", "chmod"):
+        try:
+            getattr(os, call)(ctx.path(st["path"]), value(st.get("mode", "0755")))
+        except OSError as e:
+            raise SysErr(e.errno)
+        return {"ret": 0}
+    if call in ("unlink", "rmdir"):
+        try:
+            getattr(os, call)(ctx.path(st["path"]))
+        except OSError as e:
+            raise SysErr(e.errno)
+        return {"ret": 0}
+    if call == "chown":
+        try:
+            os.chown(ctx.path(st["path"]), value(st.get("uid", -1)), value(st.get("gid", -1)))
+        except OSError as e:
+            raise SysErr(e.errno)
+        return {"ret": 0}
+    if call == "getrlimit":
+        res = value(st["resource"])
+        soft, _hard = resource.getrlimit(res)
+        if res == resource.RLIMIT_NOFILE:
+            return {"ret": 0, "soft": soft - ctx.base}
+        return {"ret": 0, "soft": soft}
+    if call == "setrlimit":
+        res = value(st["resource"])
+        soft, hard = resource.getrlimit(res)
+        s = st["soft"]
+        soft = ctx.base + s["rel"] if isinstance(s, dict) else value(s)
+        try:
+            resource.setrlimit(res, (soft, hard))
+        except OSError as e:
+            raise SysErr(e.errno)
+        except ValueError:
+            raise SysErr(errno.EINVAL)
+        return {"ret": 0}
+    if call == "fill":
+        # Send `chunk`-byte messages with MSG_DONTWAIT until the call fails.
+        d = make_data(st.get("data", {"fill": st.get("chunk", 1024)}))
+        b = _buf(d)
+        total = count = 0
+        stop = None
+        limit = st.get("max", 100000)
+        while count < limit:
+            r = L.send(ctx.fd(st["fd"]), b, len(d), value(st.get("flags", "MSG_DONTWAIT")))
+            if r < 0:
+                stop = errname(ctypes.get_errno())
+                break
+            total += r
+            count += 1
+        return {"ret": total, "count": count, "stop": stop}
+    if call == "drain":
+        size = st.get("size", 65536)
+        b = ctypes.create_string_buffer(size)
+        total = count = 0
+        stop = None
+        while count < 100000:
+            r = L.recv(ctx.fd(st["fd"]), b, size, value(st.get("flags", "MSG_DONTWAIT")))
+            if r < 0:
+                stop = errname(ctypes.get_errno())
+                break
+            if r == 0:
+                stop = "EOF"
+                break
+            total += r
+            count += 1
+        return {"ret": total, "count": count, "stop": stop}
+    raise ScenarioError("unknown call " + call)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def _on_alarm(_sig, _frame):
+    raise Timeout()
+
+
+def run_steps(ctx, scenario):
+    results = []
+    for st in scenario["steps"]:
+        try:
+            r = run_step(ctx, st)
+            r.setdefault("errno", None)
+            results.append(r)
+        except SysErr as e:
+            results.append({"ret": -1, "errno": errname(e.errno)})
+        except Timeout:
+            results.append({"ret": -1, "errno": "HANG"})
+            break
+    return results
+
+
+def open_fds():
+    out = set()
+    for x in os.listdir("/proc/self/fd"):
+        try:
+            os.fstat(int(x))  # the directory listing's own fd is gone by now
+            out.add(int(x))
+        except OSError:
+            pass
+    return out
+
+
+def lowest_free_fd():
+    fd = os.open("/dev/null", os.O_RDONLY)
+    os.close(fd)
+    return fd
+
+
+def run_scenario(scenario, base, keep_fds):
+    directory = tempfile.mkdtemp(prefix="usernet-c.", dir="/tmp")
+    uid = scenario.get("uid")
+    gid = scenario.get("gid", uid)
+    limits = resource.getrlimit(resource.RLIMIT_NOFILE)
+    ctx = Ctx(directory, base)
+    try:
+        if uid is None:
+            signal.setitimer(signal.ITIMER_REAL, 3.0)
+            try:
+                results = run_steps(ctx, scenario)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        else:
+            os.chown(directory, uid, gid)
+            results = run_as(ctx, scenario, uid, gid)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+        for fd in sorted(open_fds() - keep_fds):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(directory, ignore_errors=True)
+    return results
+
+
+def run_as(ctx, scenario, uid, gid):
+    """Run the scenario in a child process with the given credentials."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            hi = 900
+            os.dup2(w, hi, inheritable=False)
+            os.close(r)
+            os.close(w)
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            signal.setitimer(signal.ITIMER_REAL, 3.0)
+            results = run_steps(ctx, scenario)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            data = json.dumps(results).encode()
+            while data:
+                n = os.write(hi, data)
+                data = data[n:]
+        except BaseException as e:  # noqa: BLE001 - report anything to the parent
+            sys.stderr.write("child failed: %r\n" % (e,))
+            code = 1
+        os._exit(code)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    os.waitpid(pid, 0)
+    if not chunks:
+        return [{"ret": -1, "errno": "CHILD_FAILED"}]
+    return json.loads(b"".join(chunks))
+
+
+def load(paths):
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".json"))
+        else:
+            files.append(p)
+    out = []
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        for s in doc["scenarios"] if isinstance(doc, dict) else doc:
+            out.append(s)
+    return out
+
+
+def read_sysctls():
+    out = {}
+    for name in SYSCTLS:
+        try:
+            with open("/proc/sys/" + name.replace(".", "/"), encoding="ascii") as fh:
+                out[name] = int(fh.read().split()[0])
+        except OSError:
+            pass
+    return out
+
+
+def main(argv):
+    filt = None
+    paths = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--filter":
+            filt = argv[i + 1]
+            i += 2
+            continue
+        paths.append(argv[i])
+        i += 1
+    os.umask(0o022)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    scenarios = load(paths or [os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")])
+    out = sys.stdout
+    out.write(json.dumps({"sysctl": read_sysctls(), "euid": os.geteuid()}) + "\n")
+    out.flush()
+    # Fds inherited beyond stdio would sit among the scenario's fds: close them.
+    for fd in open_fds():
+        if fd > 2:
+            os.close(fd)
+    base = lowest_free_fd()
+    keep = open_fds()
+    for s in scenarios:
+        if filt and filt not in s["name"]:
+            continue
+        try:
+            results = run_scenario(s, base, keep)
+            line = {"name": s["name"], "results": results}
+        except ScenarioError as e:
+            line = {"name": s["name"], "error": str(e)}
+        out.write(json.dumps(line) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

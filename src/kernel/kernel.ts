@@ -1,0 +1,47 @@
+// One host's kernel: its clock and randomness (shared from the world), sysctls, filesystem,
+// processes and the counters pseudo filesystems draw from.
+
+import type { Clock } from './time.js';
+import type { Prandom } from './random.js';
+import { SysctlTable } from './sysctl.js';
+import { Vfs } from './namei.js';
+import { NR_OPEN } from '../uapi/fcntl.js';
+
+/** The network namespace a kernel boots with; defined by the net layer (struct net). */
+export interface NetNamespace {
+  readonly kernel: Kernel;
+}
+
+export class Kernel {
+  readonly sysctl = new SysctlTable();
+  readonly vfs = new Vfs();
+  /** fs.nr_open. */
+  sysctl_nr_open = NR_OPEN;
+  private last_pid = 0;
+  private last_ino = 0;
+  /** The host's network namespace (init_net), installed by the net layer at boot. */
+  init_net: NetNamespace | null = null;
+
+  constructor(
+    public readonly hostname: string,
+    public readonly clock: Clock,
+    public readonly prandom: Prandom,
+  ) {
+    this.sysctl.register('fs.nr_open', {
+      get: () => this.sysctl_nr_open,
+      set: (v) => (this.sysctl_nr_open = v),
+      min: 64,
+      max: 0x7fffffff,
+    });
+  }
+
+  /** alloc_pid(). */
+  alloc_pid(): number {
+    return ++this.last_pid;
+  }
+
+  /** get_next_ino(): inode numbers for pseudo filesystems (sockfs, anon inodes). */
+  get_next_ino(): number {
+    return ++this.last_ino;
+  }
+}

@@ -1,0 +1,127 @@
+// `current` and sleeping. Kernel code never blocks: a call that must wait registers the
+// calling task on wait queues (prepare_to_wait), returns -EAGAIN, and the system call layer
+// sleeps until a wake-up or the timeout, then runs the call again — the loop the kernel writes
+// around schedule_timeout(), moved one level up.
+
+import type { TaskStruct } from './task.js';
+import type { Clock } from './time.js';
+import { Timer, MAX_SCHEDULE_TIMEOUT } from './time.js';
+import { WaitQueueEntry, WaitQueueHead, add_wait_queue, add_wait_queue_exclusive, remove_wait_queue } from './wait.js';
+import { EAGAIN } from '../uapi/errno.js';
+
+let current_task: TaskStruct | null = null;
+let current_sleeper: Sleeper | null = null;
+
+/** `current`: the task whose system call is running. */
+export function current(): TaskStruct {
+  if (!current_task) throw new Error('no current task: kernel code called outside a system call');
+  return current_task;
+}
+
+/** Whether kernel code is running on behalf of a task (softirq-like paths have none). */
+export function in_task(): boolean {
+  return current_task !== null;
+}
+
+/**
+ * prepare_to_wait(): the running call will sleep on `wq` until woken. `timeo` is the sleep's
+ * limit in ns (the first registration of a call sets it). Only meaningful inside a call run by
+ * `run_blocking`; elsewhere it does nothing, and the caller's -EAGAIN stands.
+ */
+export function prepare_to_wait(wq: WaitQueueHead, timeo: number, exclusive = false): void {
+  const s = current_sleeper;
+  if (!s) return;
+  const e = new WaitQueueEntry(sleeper_wake, s);
+  if (exclusive) add_wait_queue_exclusive(wq, e);
+  else add_wait_queue(wq, e);
+  s.entries.push(e);
+  if (s.timeo < 0) s.timeo = timeo;
+}
+
+class Sleeper {
+  entries: WaitQueueEntry[] = [];
+  timeo = -1;
+  woken = false;
+  resolve: (() => void) | null = null;
+
+  finish(): void {
+    for (const e of this.entries) remove_wait_queue(e);
+    this.entries.length = 0;
+  }
+}
+
+function sleeper_wake(e: WaitQueueEntry): number {
+  const s = e.private_ as Sleeper;
+  if (s.woken) return 0;
+  s.woken = true;
+  s.resolve?.();
+  return 1;
+}
+
+/** Run a non-blocking kernel function as `task` (sets `current`). */
+export function run_as<T>(task: TaskStruct, fn: () => T): T {
+  const prev = current_task;
+  const prevSleeper = current_sleeper;
+  current_task = task;
+  current_sleeper = null;
+  try {
+    return fn();
+  } finally {
+    current_task = prev;
+    current_sleeper = prevSleeper;
+  }
+}
+
+/**
+ * Run a kernel function that may sleep. `fn(noblock)` returns a result; -EAGAIN after a
+ * prepare_to_wait() means "sleep, then call me again". When the sleep's timeout runs out, `fn`
+ * runs once more with noblock = true and its answer stands (a partial count, -EAGAIN, …).
+ */
+export async function run_blocking(task: TaskStruct, clock: Clock, fn: (noblock: boolean) => number): Promise<number> {
+  let deadline = -1;
+  for (;;) {
+    const s = new Sleeper();
+    const prev = current_task;
+    const prevSleeper = current_sleeper;
+    current_task = task;
+    current_sleeper = s;
+    let r: number;
+    try {
+      r = fn(false);
+    } catch (err) {
+      s.finish();
+      throw err;
+    } finally {
+      current_task = prev;
+      current_sleeper = prevSleeper;
+    }
+    if (r !== -EAGAIN || s.entries.length === 0) {
+      s.finish();
+      return r;
+    }
+    if (deadline < 0) deadline = s.timeo === MAX_SCHEDULE_TIMEOUT ? s.timeo : clock.now() + s.timeo;
+    const timedOut = await sleep(s, clock, deadline);
+    s.finish();
+    if (task.exited) return -EAGAIN;
+    if (timedOut) return run_as(task, () => fn(true));
+  }
+}
+
+function sleep(s: Sleeper, clock: Clock, deadline: number): Promise<boolean> {
+  if (s.woken) return Promise.resolve(false);
+  if (deadline !== MAX_SCHEDULE_TIMEOUT && deadline <= clock.now()) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    let timer: Timer | null = null;
+    s.resolve = () => {
+      if (timer) clock.del_timer(timer);
+      resolve(false);
+    };
+    if (deadline !== MAX_SCHEDULE_TIMEOUT) {
+      timer = new Timer(() => {
+        s.woken = true;
+        resolve(true);
+      });
+      clock.mod_timer(timer, deadline);
+    }
+  });
+}
