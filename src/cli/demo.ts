@@ -32,7 +32,9 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
   try {
     await client.connect(cfd, { family: AF_UNIX, path: '/tmp/demo.sock' });
   } catch (err) {
-    print(`client uid 1000: connect -> ${(err as Error & { code: string }).code}; server chmods the node 0777`);
+    print(
+      `client uid 1000: connect -> ${(err as Error & { code: string }).code}; server chmods the node 0777`,
+    );
   }
   server.chmod('/tmp/demo.sock', 0o777);
 
@@ -40,7 +42,9 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
   await client.connect(cfd, { family: AF_UNIX, path: '/tmp/demo.sock' });
   const { fd: afd } = await accepted;
   const peer = server.getsockopt(afd, SOL_SOCKET, SO_PEERCRED) as Ucred;
-  print(`client pid ${client.pid}: connected (fd ${cfd}); server accepted fd ${afd}, SO_PEERCRED = ${JSON.stringify(peer)}`);
+  print(
+    `client pid ${client.pid}: connected (fd ${cfd}); server accepted fd ${afd}, SO_PEERCRED = ${JSON.stringify(peer)}`,
+  );
 
   await client.write(cfd, enc.encode('hello from the client'));
   const buf = new Uint8Array(64);
@@ -49,7 +53,10 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
 
   // Pass a datagram socketpair end to the client over the stream with SCM_RIGHTS.
   const [d0, d1] = server.socketpair(AF_UNIX, SOCK_DGRAM, 0);
-  await server.sendmsg(afd, { iov: [enc.encode('fd')], control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, fds: [d1] }] });
+  await server.sendmsg(afd, {
+    iov: [enc.encode('fd')],
+    control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, fds: [d1] }],
+  });
   server.close(d1);
   const r = await client.recvmsg(cfd, { iov: [new Uint8Array(8)], controllen: 64 });
   const passed = r.control[0]?.fds?.[0] ?? -1;
@@ -58,7 +65,9 @@ export async function runDemo(print: (line: string) => void): Promise<void> {
   const pfd = { fd: passed, events: POLLIN, revents: 0 };
   await client.poll([pfd], 1000);
   const m = await client.recv(passed, buf);
-  print(`client poll revents=0x${pfd.revents.toString(16)}, read "${dec.decode(buf.subarray(0, m))}" on the passed fd`);
+  print(
+    `client poll revents=0x${pfd.revents.toString(16)}, read "${dec.decode(buf.subarray(0, m))}" on the passed fd`,
+  );
 
   print('/proc/net/unix:');
   for (const line of host.procNetUnix().trimEnd().split('\n')) print('  ' + line);

@@ -162,7 +162,12 @@ export class Vfs {
     const err = this.permission(cred, dir, MAY_WRITE | MAY_EXEC);
     if (err) return err;
     // The sticky bit: only the owner of the file or of the directory may remove it.
-    if (dir.i_mode & S_ISVTX && cred.euid !== victim.i_uid && cred.euid !== dir.i_uid && !cred.has_cap(CAP_FOWNER))
+    if (
+      dir.i_mode & S_ISVTX &&
+      cred.euid !== victim.i_uid &&
+      cred.euid !== dir.i_uid &&
+      !cred.has_cap(CAP_FOWNER)
+    )
       return -EPERM;
     return 0;
   }

@@ -6,7 +6,13 @@
 import type { TaskStruct } from './task.js';
 import type { Clock } from './time.js';
 import { Timer, MAX_SCHEDULE_TIMEOUT } from './time.js';
-import { WaitQueueEntry, WaitQueueHead, add_wait_queue, add_wait_queue_exclusive, remove_wait_queue } from './wait.js';
+import {
+  WaitQueueEntry,
+  WaitQueueHead,
+  add_wait_queue,
+  add_wait_queue_exclusive,
+  remove_wait_queue,
+} from './wait.js';
 import { EAGAIN } from '../uapi/errno.js';
 
 let current_task: TaskStruct | null = null;
@@ -77,7 +83,11 @@ export function run_as<T>(task: TaskStruct, fn: () => T): T {
  * prepare_to_wait() means "sleep, then call me again". When the sleep's timeout runs out, `fn`
  * runs once more with noblock = true and its answer stands (a partial count, -EAGAIN, …).
  */
-export async function run_blocking(task: TaskStruct, clock: Clock, fn: (noblock: boolean) => number): Promise<number> {
+export async function run_blocking(
+  task: TaskStruct,
+  clock: Clock,
+  fn: (noblock: boolean) => number,
+): Promise<number> {
   let deadline = -1;
   for (;;) {
     const s = new Sleeper();

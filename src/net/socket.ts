@@ -141,7 +141,13 @@ export interface ProtoOps {
   /** SO_PEEK_OFF support (absent: the family has no peek offset, EOPNOTSUPP). */
   set_peek_off?(sk: Sock, val: number): number;
   compat_setsockopt(sock: Socket, level: number, optname: number, optval: Uint8Array, optlen: number): number;
-  compat_getsockopt(sock: Socket, level: number, optname: number, optval: Uint8Array, optlen: IoctlArg): number;
+  compat_getsockopt(
+    sock: Socket,
+    level: number,
+    optname: number,
+    optval: Uint8Array,
+    optlen: IoctlArg,
+  ): number;
   sendmsg(sock: Socket, m: Msghdr, total_len: number): number;
   recvmsg(sock: Socket, m: Msghdr, total_len: number, flags: number): number;
   mmap(file: File, sock: Socket, vma: unknown): number;
@@ -272,7 +278,13 @@ export function __sock_create(
 }
 
 /** sock_create(): a user socket in the caller's namespace. */
-export function sock_create(net: Net, family: number, type: number, protocol: number, res: { sock: Socket | null }) {
+export function sock_create(
+  net: Net,
+  family: number,
+  type: number,
+  protocol: number,
+  res: { sock: Socket | null },
+) {
   return __sock_create(net, family, type, protocol, res, false);
 }
 
@@ -483,7 +495,12 @@ export function __sys_socketpair(
 }
 
 /** __sys_bind(). */
-export function __sys_bind(task: TaskStruct, fd: number, umyaddr: Uint8Array | null, addrlen: number): number {
+export function __sys_bind(
+  task: TaskStruct,
+  fd: number,
+  umyaddr: Uint8Array | null,
+  addrlen: number,
+): number {
   return with_sock(task, fd, (sock) => {
     const err = move_addr_to_kernel(umyaddr, addrlen);
     if (err < 0) return err;

@@ -15,7 +15,16 @@ import { Msghdr, type Socket } from '../net/socket.js';
 import { check, SyscallError } from './errors.js';
 import * as E from '../uapi/errno.js';
 import * as S from '../uapi/socket.js';
-import { F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_CLOEXEC } from '../uapi/fcntl.js';
+import {
+  F_DUPFD,
+  F_DUPFD_CLOEXEC,
+  F_GETFD,
+  F_GETFL,
+  F_SETFD,
+  F_SETFL,
+  FD_CLOEXEC,
+  O_CLOEXEC,
+} from '../uapi/fcntl.js';
 import { RLIMIT_NOFILE, SETFL_MASK } from '../uapi/fcntl.js';
 import { decodeSockaddr, encodeSockaddr, type Sockaddr } from '../uapi/sockaddr.js';
 import {
@@ -87,10 +96,7 @@ export class Task {
   }
 
   private sys(name: string, fn: () => number): number {
-    return check(
-      run_as(this.kernelTask, fn),
-      name,
-    );
+    return check(run_as(this.kernelTask, fn), name);
   }
 
   private async blocking(name: string, fn: (noblock: boolean) => number): Promise<number> {
@@ -132,7 +138,9 @@ export class Task {
   async accept(fd: number, flags = 0): Promise<{ fd: number; addr: Sockaddr }> {
     const peer = { addr: new Uint8Array(S.SIZEOF_SOCKADDR_STORAGE), len: 0 };
     const nfd = await this.withSock(flags ? 'accept4' : 'accept', fd, (sock) =>
-      this.blocking(flags ? 'accept4' : 'accept', (nb) => net.do_accept(this.kernelTask, sock, flags, nb, peer)),
+      this.blocking(flags ? 'accept4' : 'accept', (nb) =>
+        net.do_accept(this.kernelTask, sock, flags, nb, peer),
+      ),
     );
     return { fd: nfd, addr: decodeSockaddr(peer.addr, peer.len) };
   }
@@ -197,7 +205,9 @@ export class Task {
 
   private sendmsgNamed(name: string, fd: number, m: SendMsg, flags: number): Promise<number> {
     const msg = this.buildSendMsg(m);
-    return this.withSock(name, fd, (sock) => this.blocking(name, (nb) => net.do_sendmsg(sock, msg, flags, nb)));
+    return this.withSock(name, fd, (sock) =>
+      this.blocking(name, (nb) => net.do_sendmsg(sock, msg, flags, nb)),
+    );
   }
 
   /** sendmmsg(): returns how many messages were sent; an error on the first one throws. */
@@ -205,7 +215,7 @@ export class Task {
     let sent = 0;
     for (const m of msgs) {
       try {
-        await this.sendmsgNamed('sendmmsg', fd, m, sent ? flags | S.MSG_DONTWAIT * 0 : flags);
+        await this.sendmsgNamed('sendmmsg', fd, m, sent ? flags | (S.MSG_DONTWAIT * 0) : flags);
       } catch (err) {
         if (sent) return sent;
         throw err;
@@ -429,7 +439,9 @@ export class Task {
     timeoutMs: number,
   ): Promise<number> {
     const t = msToNs(timeoutMs);
-    return this.blocking('select', (nb) => do_select(this.kernelTask, nfds, readfds, writefds, exceptfds, t, nb));
+    return this.blocking('select', (nb) =>
+      do_select(this.kernelTask, nfds, readfds, writefds, exceptfds, t, nb),
+    );
   }
 
   epoll_create1(flags = 0): number {

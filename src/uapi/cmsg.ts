@@ -33,7 +33,10 @@ export interface Cmsg {
 }
 
 /** Walk a control buffer (CMSG_FIRSTHDR / CMSG_NXTHDR); stops at a malformed header. */
-export function* cmsgs(buf: Uint8Array, len: number): Generator<{ level: number; type: number; data: Uint8Array }> {
+export function* cmsgs(
+  buf: Uint8Array,
+  len: number,
+): Generator<{ level: number; type: number; data: Uint8Array }> {
   const dv = new DataView(buf.buffer, buf.byteOffset, Math.min(len, buf.length));
   let off = 0;
   while (off + CMSG_HDR_LEN <= dv.byteLength) {

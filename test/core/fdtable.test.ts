@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { World, AF_UNIX, SOCK_STREAM, SOCK_CLOEXEC, F_GETFD, FD_CLOEXEC, RLIMIT_NOFILE, F_DUPFD } from '../../src/index.js';
+import {
+  World,
+  AF_UNIX,
+  SOCK_STREAM,
+  SOCK_CLOEXEC,
+  F_GETFD,
+  FD_CLOEXEC,
+  RLIMIT_NOFILE,
+  F_DUPFD,
+} from '../../src/index.js';
 import { F_SETFD, F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR } from '../../src/index.js';
 
 function task() {

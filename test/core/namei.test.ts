@@ -13,16 +13,22 @@ test('path walk errors: ENOENT, ENOTDIR, EACCES, EADDRINUSE', () => {
   assert.throws(() => user.bind(u, { family: AF_UNIX, path: '/nope/x' }), { code: 'ENOENT' });
   assert.throws(() => user.bind(u, { family: AF_UNIX, path: '/srv/x' }), { code: 'EACCES' });
   assert.throws(() => user.bind(u, { family: AF_UNIX, path: '/srv/sock/x' }), { code: 'EACCES' });
-  assert.throws(() => root.bind(root.socket(AF_UNIX, SOCK_STREAM, 0), { family: AF_UNIX, path: '/srv/sock/x' }), {
-    code: 'ENOTDIR',
-  });
-  assert.throws(() => root.bind(root.socket(AF_UNIX, SOCK_STREAM, 0), { family: AF_UNIX, path: '/srv/sock' }), {
-    code: 'EADDRINUSE',
-  });
+  assert.throws(
+    () => root.bind(root.socket(AF_UNIX, SOCK_STREAM, 0), { family: AF_UNIX, path: '/srv/sock/x' }),
+    {
+      code: 'ENOTDIR',
+    },
+  );
+  assert.throws(
+    () => root.bind(root.socket(AF_UNIX, SOCK_STREAM, 0), { family: AF_UNIX, path: '/srv/sock' }),
+    {
+      code: 'EADDRINUSE',
+    },
+  );
   assert.throws(() => root.mkdir('/srv'), { code: 'EEXIST' });
 });
 
-test('sticky /tmp: a user cannot unlink another user\'s socket', () => {
+test("sticky /tmp: a user cannot unlink another user's socket", () => {
   const host = new World().addHost('h');
   const a = host.spawn({ uid: 1000 });
   const b = host.spawn({ uid: 1001 });

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errnoCode, strerror, errnoByName, EAGAIN, EWOULDBLOCK, ECONNREFUSED, EHWPOISON } from '../../src/index.js';
+import {
+  errnoCode,
+  strerror,
+  errnoByName,
+  EAGAIN,
+  EWOULDBLOCK,
+  ECONNREFUSED,
+  EHWPOISON,
+} from '../../src/index.js';
 import { encodeSockaddr, decodeSockaddr, AF_UNIX } from '../../src/index.js';
 
 test('errno table has Linux values, names and texts', () => {

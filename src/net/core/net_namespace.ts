@@ -26,8 +26,16 @@ export class Net {
     const s = kernel.sysctl;
     const c = this.core;
     const int = { min: 0, max: 0x7fffffff };
-    s.register('net.core.rmem_max', { get: () => c.sysctl_rmem_max, set: (v) => (c.sysctl_rmem_max = v), ...int });
-    s.register('net.core.wmem_max', { get: () => c.sysctl_wmem_max, set: (v) => (c.sysctl_wmem_max = v), ...int });
+    s.register('net.core.rmem_max', {
+      get: () => c.sysctl_rmem_max,
+      set: (v) => (c.sysctl_rmem_max = v),
+      ...int,
+    });
+    s.register('net.core.wmem_max', {
+      get: () => c.sysctl_wmem_max,
+      set: (v) => (c.sysctl_wmem_max = v),
+      ...int,
+    });
     s.register('net.core.rmem_default', {
       get: () => c.sysctl_rmem_default,
       set: (v) => (c.sysctl_rmem_default = v),

@@ -189,7 +189,8 @@ export function sock_def_error_report(sk: Sock): void {
 /** sock_def_readable(): data arrived. */
 export function sock_def_readable(sk: Sock): void {
   const wq = sk_wq(sk);
-  if (wq && waitqueue_active(wq)) wake_up_interruptible_sync_poll(wq, POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND);
+  if (wq && waitqueue_active(wq))
+    wake_up_interruptible_sync_poll(wq, POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND);
 }
 
 /** sock_def_write_space(): wake writers once at least half the send buffer is free. */

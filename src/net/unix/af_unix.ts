@@ -6,7 +6,11 @@ import { poll_wait, S_ISSOCK } from '../../kernel/fs.js';
 import { current } from '../../kernel/sched.js';
 import { prepare_to_wait } from '../../kernel/sched.js';
 import { WaitQueueEntry, WaitQueueHead, add_wait_queue, remove_wait_queue } from '../../kernel/wait.js';
-import { wake_up_interruptible, wake_up_interruptible_all, wake_up_interruptible_sync_poll } from '../../kernel/wait.js';
+import {
+  wake_up_interruptible,
+  wake_up_interruptible_all,
+  wake_up_interruptible_sync_poll,
+} from '../../kernel/wait.js';
 import { MAY_WRITE, S_IFSOCK } from '../../uapi/fcntl.js';
 import * as E from '../../uapi/errno.js';
 import * as S from '../../uapi/socket.js';
@@ -30,7 +34,14 @@ import {
   sock_wfree,
   type Proto,
 } from '../core/sock.js';
-import { SkBuff, alloc_skb_with_frags, kfree_skb, consume_skb, SKB_MAX_HEAD0, PAGE_SIZE } from '../core/skbuff.js';
+import {
+  SkBuff,
+  alloc_skb_with_frags,
+  kfree_skb,
+  consume_skb,
+  SKB_MAX_HEAD0,
+  PAGE_SIZE,
+} from '../core/skbuff.js';
 import { ScmCookie, scm_destroy, scm_recv, scm_send, scm_set_cred, type ScmFpList } from '../core/scm.js';
 import {
   Msghdr,
@@ -256,7 +267,10 @@ function unix_validate_addr(addr: Uint8Array, addr_len: number): number {
 }
 
 /** unix_mkname_bsd(): a path name's length counts up to its NUL, plus the NUL. */
-function unix_mkname_bsd(addr: Uint8Array, addr_len: number): { name: Uint8Array; len: number; path: string } {
+function unix_mkname_bsd(
+  addr: Uint8Array,
+  addr_len: number,
+): { name: Uint8Array; len: number; path: string } {
   const b = new Uint8Array(S.SIZEOF_SOCKADDR_UN + 1);
   b.set(addr.subarray(0, addr_len));
   let end = SUN_PATH_OFFSET;
@@ -486,7 +500,7 @@ function sock_alloc_send_pskb(
     return null;
   }
   if (sk.sk_wmem_alloc >= sk.sk_sndbuf) {
-    sk.sk_socket && (sk.sk_socket.flags |= 1 << S.SOCK_NOSPACE);
+    if (sk.sk_socket) sk.sk_socket.flags |= 1 << S.SOCK_NOSPACE;
     const timeo = sock_sndtimeo(sk, noblock);
     if (!timeo) {
       err.v = -E.EAGAIN;
@@ -643,7 +657,8 @@ function unix_accept(sock: Socket, newsock: Socket, flags: number, _kern: boolea
   consume_skb(skb);
   wake_up_interruptible(sk.peer_wait);
   newsock.state = S.SS_CONNECTED;
-  newsock.flags = (newsock.flags & ~((1 << S.SOCK_PASSCRED) | (1 << S.SOCK_PASSSEC))) |
+  newsock.flags =
+    (newsock.flags & ~((1 << S.SOCK_PASSCRED) | (1 << S.SOCK_PASSSEC))) |
     (sock.flags & ((1 << S.SOCK_PASSCRED) | (1 << S.SOCK_PASSSEC)));
   // sock_graft().
   tsk.sk_socket = newsock;
@@ -746,7 +761,8 @@ function unix_poll(file: File, sock: Socket, wait: PollTable | null): number {
   if (shutdown === S.SHUTDOWN_MASK) mask |= P.POLLHUP;
   if (shutdown & S.RCV_SHUTDOWN) mask |= P.POLLRDHUP | P.POLLIN | P.POLLRDNORM;
   if (!sk.sk_receive_queue.empty()) mask |= P.POLLIN | P.POLLRDNORM;
-  if ((sk.sk_type === S.SOCK_STREAM || sk.sk_type === S.SOCK_SEQPACKET) && state === TCP_CLOSE) mask |= P.POLLHUP;
+  if ((sk.sk_type === S.SOCK_STREAM || sk.sk_type === S.SOCK_SEQPACKET) && state === TCP_CLOSE)
+    mask |= P.POLLHUP;
   if (unix_writable(sk, state)) mask |= P.POLLOUT | P.POLLWRNORM | P.POLLWRBAND;
   return mask;
 }
@@ -769,7 +785,8 @@ function unix_dgram_poll(file: File, sock: Socket, wait: PollTable | null): numb
   let writable = unix_writable(sk, state);
   if (writable) {
     const other = sk.peer;
-    if (other && other.peer !== sk && unix_recvq_full(other) && unix_dgram_peer_wake_me(sk, other)) writable = false;
+    if (other && other.peer !== sk && unix_recvq_full(other) && unix_dgram_peer_wake_me(sk, other))
+      writable = false;
   }
   if (writable) mask |= P.POLLOUT | P.POLLWRNORM | P.POLLWRBAND;
   else if (sock) sock.flags |= 1 << S.SOCK_NOSPACE;
@@ -828,7 +845,6 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
   // Only the first skb of a write carries its fds; a resumed write has sent them already.
   if (before) scm_destroy(scm);
   const noblock = (msg.msg_flags & S.MSG_DONTWAIT) !== 0;
-  let other: UnixSock | null;
   if (msg.msg_flags & S.MSG_OOB) {
     scm_destroy(scm);
     return -E.EOPNOTSUPP;
@@ -837,7 +853,7 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
     scm_destroy(scm);
     return sk.sk_state === TCP_ESTABLISHED ? -E.EISCONN : -E.EOPNOTSUPP;
   }
-  other = sk.peer;
+  const other = sk.peer;
   if (!other) {
     scm_destroy(scm);
     return -E.ENOTCONN;
@@ -1086,7 +1102,8 @@ function unix_dgram_recvmsg(sock: Socket, msg: Msghdr, size: number, flags: numb
     return -E.EAGAIN;
   }
   if (!(flags & S.MSG_PEEK)) sk.sk_receive_queue.unlink(skb);
-  if (sk.peer_wait.first) wake_up_interruptible_sync_poll(sk.peer_wait, P.POLLOUT | P.POLLWRNORM | P.POLLWRBAND);
+  if (sk.peer_wait.first)
+    wake_up_interruptible_sync_poll(sk.peer_wait, P.POLLOUT | P.POLLWRNORM | P.POLLWRBAND);
   unix_copy_addr(msg, skb.sk);
   if (!(flags & S.MSG_PEEK)) skip = 0;
   let n = size;
@@ -1193,4 +1210,3 @@ export function unix_seq_show(net: Net): string {
   }
   return lines.join('\n') + '\n';
 }
-
