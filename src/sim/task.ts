@@ -226,7 +226,7 @@ export class Task {
   }
 
   async recv(fd: number, buf: Uint8Array, flags = 0): Promise<number> {
-    return (await this.recvmsgNamed('recv', fd, { iov: [buf] }, flags)).n;
+    return (await this.recvmsgNamed('recv', fd, { iov: [buf] }, flags, false)).n;
   }
 
   async recvfrom(fd: number, buf: Uint8Array, flags = 0): Promise<{ n: number; addr: Sockaddr | null }> {
@@ -238,9 +238,15 @@ export class Task {
     return this.recvmsgNamed('recvmsg', fd, m, flags);
   }
 
-  private async recvmsgNamed(name: string, fd: number, m: RecvMsg, flags: number): Promise<RecvResult> {
+  private async recvmsgNamed(
+    name: string,
+    fd: number,
+    m: RecvMsg,
+    flags: number,
+    wantName = true,
+  ): Promise<RecvResult> {
     const msg = new Msghdr(m.iov);
-    msg.msg_name = new Uint8Array(S.SIZEOF_SOCKADDR_STORAGE);
+    if (wantName) msg.msg_name = new Uint8Array(S.SIZEOF_SOCKADDR_STORAGE);
     if (m.controllen) {
       msg.msg_control = new Uint8Array(m.controllen);
       msg.msg_controllen = m.controllen;
@@ -263,7 +269,7 @@ export class Task {
     return {
       n,
       flags: msg.msg_flags,
-      addr: msg.msg_namelen ? decodeSockaddr(msg.msg_name, msg.msg_namelen) : null,
+      addr: msg.msg_name && msg.msg_namelen ? decodeSockaddr(msg.msg_name, msg.msg_namelen) : null,
       control,
       controlBytes,
     };

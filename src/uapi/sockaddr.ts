@@ -5,7 +5,8 @@ import { AF_UNIX, SIZEOF_SA_FAMILY, UNIX_PATH_MAX } from './socket.js';
 
 /** struct sockaddr_un in typed form: an abstract name starts with '\0'; unnamed is ''. */
 export interface SockaddrUn {
-  family: typeof AF_UNIX;
+  /** AF_UNIX. */
+  family: number;
   path: string;
   /** The address length Linux reports (getsockname's *addrlen). */
   addrlen?: number;
