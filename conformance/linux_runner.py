@@ -29,6 +29,8 @@ import struct
 import sys
 import tempfile
 import termios
+import threading
+import time
 
 # ---------------------------------------------------------------------------------------------
 # Constants
@@ -188,6 +190,9 @@ OPT_KIND = {
 # Ioctls that write an int back; the others report the system call's return value.
 IOCTL_OUT = {"FIONREAD", "SIOCINQ", "SIOCOUTQ", "TIOCOUTQ", "SIOCOUTQNSD", "SIOCATMARK"}
 
+# Seconds a background step gets to block in its system call before the next step runs.
+BG_SETTLE = 0.05
+
 SYSCTLS = [
     "net.core.rmem_max",
     "net.core.wmem_max",
@@ -311,6 +316,7 @@ L.close = _fn("close", c_int, c_int)
 L.dup = _fn("dup", c_int, c_int)
 L.dup2 = _fn("dup2", c_int, c_int, c_int)
 L.dup3 = _fn("dup3", c_int, c_int, c_int, c_int)
+L.fcntl = _fn("fcntl", c_int, c_int, c_int, c_long)
 L.ioctl = _fn("ioctl", c_int, c_int, ctypes.c_ulong, c_void_p)
 L.poll = _fn("poll", c_int, ctypes.POINTER(Pollfd), ctypes.c_ulong, c_int)
 L.select = _fn(
@@ -388,6 +394,7 @@ class Ctx:
         self.paths = {}
         self.autobind = {}
         self.opened = set()
+        self.bg = {}
 
     # -- fds ----------------------------------------------------------------------------------
 
@@ -432,7 +439,8 @@ class Ctx:
             return None, 0
         if "raw" in spec:
             b = bytes.fromhex(spec["raw"])
-            return b, spec.get("len", len(b))
+            n = spec.get("len", len(b))
+            return b[:n] + b"\0" * max(0, max(n, 128) - min(len(b), n)), n
         family = value(spec.get("family", "AF_UNIX"))
         if "abstract" in spec:
             name = b"\0" + spec["abstract"].encode("utf-8")
@@ -508,7 +516,10 @@ def _cmsgs(ctx, specs):
         level = value(c.get("level", "SOL_SOCKET"))
         ctype = value(c["type"])
         if "fds" in c:
-            data = b"".join(struct.pack("=i", ctx.fd(f)) for f in c["fds"])
+            fds = c["fds"]
+            if isinstance(fds, dict):  # {"repeat": ref, "count": n}
+                fds = [fds["repeat"]] * fds["count"]
+            data = b"".join(struct.pack("=i", ctx.fd(f)) for f in fds)
         elif "cred" in c:
             cr = c["cred"]
             pid = os.getpid() if cr.get("pid", "self") == "self" else cr["pid"]
@@ -541,13 +552,13 @@ def _parse_cmsgs(ctx, buf, used, names):
                 ni += 1
                 fds.append(ctx.got_fd(fd, name))
             c["fds"] = fds
-        elif level == socket.SOL_SOCKET and ctype == const("SCM_CREDENTIALS"):
+        elif level == socket.SOL_SOCKET and ctype == const("SCM_CREDENTIALS") and len(data) >= 12:
             c["type"] = "SCM_CREDENTIALS"
             pid, uid, gid = struct.unpack_from("=iII", data, 0)
             c["cred"] = {"pid": "self" if pid == os.getpid() else pid, "uid": uid, "gid": gid}
         else:
-            c["type"] = ctype
-            c["data"] = fmt_data(data)
+            c["type"] = "SCM_CREDENTIALS" if ctype == const("SCM_CREDENTIALS") else ctype
+            c["data"] = "hex:" + data.hex()
         out.append(c)
         off += (ln + 7) & ~7
     return out
@@ -791,10 +802,7 @@ def run_step(ctx, st):
         cmd = value(st["cmd"])
         arg = st.get("arg", 0)
         a = ctx.fd(arg) if isinstance(arg, dict) else value(arg)
-        try:
-            r = fcntl.fcntl(ctx.fd(st["fd"]), cmd, a)
-        except OSError as e:
-            raise SysErr(e.errno)
+        r = check(L.fcntl(ctx.fd(st["fd"]), cmd, a))
         if cmd in (fcntl.F_DUPFD, const("F_DUPFD_CLOEXEC")):
             return {"ret": ctx.got_fd(r, st.get("as"))}
         return {"ret": r}
@@ -818,7 +826,7 @@ def run_step(ctx, st):
             refs = st.get(k, [])
             sets[k] = (refs, [ctx.fd(r) for r in refs])
             allfds += sets[k][1]
-        nfds = value(st["nfds"]) if "nfds" in st else (max(allfds) + 1 if allfds else 0)
+        nfds = ctx.fd(st["nfds"]) if isinstance(st.get("nfds"), dict) else value(st["nfds"]) if "nfds" in st else (max(allfds) + 1 if allfds else 0)
         fsets = {k: _fdset(v[1]) for k, v in sets.items()}
         tv = None
         if st.get("timeout") is not None:
@@ -923,15 +931,55 @@ def _on_alarm(_sig, _frame):
     raise Timeout()
 
 
+def run_one(ctx, st):
+    try:
+        r = run_step(ctx, st)
+        r.setdefault("errno", None)
+        return r
+    except SysErr as e:
+        return {"ret": -1, "errno": errname(e.errno)}
+
+
+def start_bg(ctx, st):
+    """Start a (blocking) step in a thread; its result is the result of the matching "join"."""
+    box = {}
+
+    def body():
+        try:
+            box["result"] = run_one(ctx, st)
+        except ScenarioError as e:
+            box["error"] = e
+
+    th = threading.Thread(target=body, daemon=True)
+    ctx.bg[st["bg"]] = (th, box)
+    th.start()
+    # Give the thread time to reach the system call and sleep in it.
+    time.sleep(BG_SETTLE)
+
+
+def join_bg(ctx, st):
+    if st["id"] not in ctx.bg:
+        raise ScenarioError("unknown background step " + st["id"])
+    th, box = ctx.bg.pop(st["id"])
+    th.join(3.0)
+    if th.is_alive():
+        raise Timeout()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 def run_steps(ctx, scenario):
     results = []
     for st in scenario["steps"]:
         try:
-            r = run_step(ctx, st)
-            r.setdefault("errno", None)
-            results.append(r)
-        except SysErr as e:
-            results.append({"ret": -1, "errno": errname(e.errno)})
+            if "bg" in st:
+                start_bg(ctx, st)
+                results.append({"bg": "started", "errno": None})
+            elif st["call"] == "join":
+                results.append(join_bg(ctx, st))
+            else:
+                results.append(run_one(ctx, st))
         except Timeout:
             results.append({"ret": -1, "errno": "HANG"})
             break
@@ -1080,6 +1128,8 @@ def main(argv):
             line = {"name": s["name"], "results": results}
         except ScenarioError as e:
             line = {"name": s["name"], "error": str(e)}
+        except Exception as e:  # noqa: BLE001 - one broken scenario must not stop the others
+            line = {"name": s["name"], "error": "runner: %r" % (e,)}
         out.write(json.dumps(line) + "\n")
         out.flush()
     return 0

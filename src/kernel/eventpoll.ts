@@ -173,7 +173,7 @@ function ep_start_scan(ep: Eventpoll): EpList {
 
 /** ep_done_scan(): requeue what arrived during the scan and what the scan left unvisited. */
 function ep_done_scan(ep: Eventpoll): void {
-  for (let epi = ep.ovflist; epi; ) {
+  for (let epi = ep.ovflist; epi;) {
     const next: Epitem | null = epi.ovflist_next;
     epi.ovflist_next = null;
     epi.on_ovflist = false;
@@ -219,7 +219,7 @@ function __ep_eventpoll_poll(file: File, wait: PollTable | null, depth: number):
   if (wait && wait._qproc) wait._qproc(file, ep.poll_wait, wait);
   let res = 0;
   const batch = ep_start_scan(ep);
-  for (let epi = batch.first; epi; ) {
+  for (let epi = batch.first; epi;) {
     const next: Epitem | null = epi.rdnext;
     if (ep_item_poll(epi, nopt, depth + 1)) {
       res = EPOLLIN | EPOLLRDNORM;
@@ -375,7 +375,7 @@ function ep_remove(ep: Eventpoll, epi: Epitem): void {
 /** Iterate every item of `ep` (rb_first / rb_next). */
 function ep_for_each(ep: Eventpoll, fn: (epi: Epitem) => boolean | void): void {
   for (const head of ep.rbr.values()) {
-    for (let epi: Epitem | null = head; epi; ) {
+    for (let epi: Epitem | null = head; epi;) {
       const next: Epitem | null = epi.ffd_next;
       if (fn(epi) === true) return;
       epi = next;
@@ -468,7 +468,9 @@ function ep_get_upwards_depth_proc(ep: Eventpoll, depth: number): number {
   if (ep.gen === loop_check_gen) return ep.loop_check_depth;
   let result = 0;
   const refs = ep.file ? file_items(ep.file) : null;
-  if (refs) for (const epi of refs) result = Math.max(result, ep_get_upwards_depth_proc(epi.ep, depth + 1) + 1);
+  if (refs) {
+    for (const epi of refs) result = Math.max(result, ep_get_upwards_depth_proc(epi.ep, depth + 1) + 1);
+  }
   ep.gen = loop_check_gen;
   ep.loop_check_depth = result;
   return result;
@@ -529,11 +531,18 @@ export function do_epoll_create(task: TaskStruct, flags: number): number {
 }
 
 /** ep_insert(). */
-function ep_insert(ep: Eventpoll, events: number, data: number, tfile: File, fd: number, full_check: boolean): number {
+function ep_insert(
+  ep: Eventpoll,
+  events: number,
+  data: number,
+  tfile: File,
+  fd: number,
+  full_check: boolean,
+): number {
   const tep = is_file_epoll(tfile) ? (tfile.private_data as Eventpoll) : null;
   const epi = new Epitem(ep, tfile, fd, events, data);
   ep_attach_file(tfile, epi);
-  if (full_check && !tep) tfile_check_list.add(tfile);
+  
   ep_rbtree_insert(ep, epi);
 
   // Reject the insert if the new link would create too many back-paths.
@@ -661,7 +670,7 @@ function ep_ctl_unlock(): void {
 function ep_send_events(ep: Eventpoll, out: EpollEvent[], maxevents: number): number {
   let res = 0;
   const batch = ep_start_scan(ep);
-  for (let epi = batch.first; epi; ) {
+  for (let epi = batch.first; epi;) {
     if (res >= maxevents) break;
     const next: Epitem | null = epi.rdnext;
     list_del_init(epi);
@@ -689,7 +698,13 @@ function ep_send_events(ep: Eventpoll, out: EpollEvent[], maxevents: number): nu
  * ep_poll(), one pass: deliver what is ready; if nothing is and the caller may wait, join the
  * epoll_wait() queue as an exclusive waiter (one wake-up, one sleeper) and return -EAGAIN.
  */
-function ep_poll(ep: Eventpoll, out: EpollEvent[], maxevents: number, timeout_ns: number, noblock: boolean): number {
+function ep_poll(
+  ep: Eventpoll,
+  out: EpollEvent[],
+  maxevents: number,
+  timeout_ns: number,
+  noblock: boolean,
+): number {
   if (ep_events_available(ep)) {
     const res = ep_send_events(ep, out, maxevents);
     if (res) return res;

@@ -14,8 +14,6 @@ import { sock_getsockopt, sock_setsockopt } from './core/sock_opt.js';
 import * as E from '../uapi/errno.js';
 import {
   AF_MAX,
-  FIONBIO,
-  FIOASYNC,
   MSG_CMSG_CLOEXEC,
   MSG_DONTWAIT,
   SIZEOF_SOCKADDR_STORAGE,
@@ -388,17 +386,9 @@ function sock_poll(file: File, wait: PollTable | null): number {
   return sock.ops.poll(file, sock, wait);
 }
 
-/** sock_ioctl(): FIONBIO/FIOASYNC are the VFS's; the rest go to the family. */
+/** sock_ioctl(): what the VFS does not answer (do_vfs_ioctl) goes to the family. */
 function sock_ioctl(file: File, cmd: number, arg: IoctlArg): number {
   const sock = file.private_data as Socket;
-  switch (cmd) {
-    case FIONBIO:
-      if (arg.value) file.f_flags |= O_NONBLOCK;
-      else file.f_flags &= ~O_NONBLOCK;
-      return 0;
-    case FIOASYNC:
-      return 0;
-  }
   return sock.ops ? sock.ops.ioctl(sock, cmd, arg) : -E.ENOTTY;
 }
 
@@ -518,27 +508,23 @@ export function __sys_listen(task: TaskStruct, fd: number, backlog: number): num
 }
 
 /**
- * do_accept() on a held socket: returns the new fd and fills `peer` (address bytes and length)
- * or a negative errno. May sleep (see run_blocking) unless `noblock`.
+ * do_accept() on a held socket, into `newfd` (reserved by the caller with get_unused_fd_flags
+ * before it may sleep, as Linux reserves it): installs the new socket and fills `peer`
+ * (address bytes and length), or returns a negative errno. May sleep unless `noblock`.
  */
 export function do_accept(
   task: TaskStruct,
   sock: Socket,
+  newfd: number,
   flags: number,
   noblock: boolean,
   peer: { addr: Uint8Array; len: number } | null,
 ): number {
   if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return -E.EINVAL;
   const newsock = sock_create_lite(task.kernel, sock.type, sock.ops!);
-  const newfd = task.files.get_unused_fd_flags(flags & O_CLOEXEC);
-  if (newfd < 0) {
-    sock_release(newsock);
-    return newfd;
-  }
   const fflags = (sock.file!.f_flags & O_NONBLOCK) | (noblock ? O_NONBLOCK : 0);
   const err = sock.ops!.accept(sock, newsock, fflags, false);
   if (err < 0) {
-    task.files.put_unused_fd(newfd);
     newsock.ops = null;
     sock_release(newsock);
     return err;
@@ -546,7 +532,6 @@ export function do_accept(
   if (peer) {
     const len = newsock.ops!.getname(newsock, peer.addr, true);
     if (len < 0) {
-      task.files.put_unused_fd(newfd);
       sock_release(newsock);
       return -E.ECONNABORTED;
     }
@@ -583,7 +568,7 @@ export function do_sendmsg(sock: Socket, msg: Msghdr, flags: number, noblock: bo
 /** ___sys_recvmsg() on a held socket: recvmsg(2), recvfrom(2), recv(2). May sleep. */
 export function do_recvmsg(sock: Socket, msg: Msghdr, flags: number, noblock: boolean): number {
   if (sock.file!.f_flags & O_NONBLOCK || noblock) flags |= MSG_DONTWAIT;
-  msg.msg_flags = 0;
+  msg.msg_flags = flags & MSG_CMSG_CLOEXEC;
   msg.msg_namelen = 0;
   return sock_recvmsg(sock, msg, flags);
 }

@@ -8,6 +8,7 @@ import { MAX_SCHEDULE_TIMEOUT, NSEC_PER_MSEC } from '../kernel/time.js';
 import { run_as, run_blocking } from '../kernel/sched.js';
 import { fput } from '../kernel/file_table.js';
 import { IovIter } from '../kernel/uio.js';
+import { do_vfs_ioctl } from '../kernel/ioctl.js';
 import { do_poll, do_select, type PollFd } from '../kernel/select.js';
 import { do_epoll_create, do_epoll_ctl, do_epoll_wait } from '../kernel/eventpoll.js';
 import * as net from '../net/socket.js';
@@ -137,11 +138,20 @@ export class Task {
 
   async accept(fd: number, flags = 0): Promise<{ fd: number; addr: Sockaddr }> {
     const peer = { addr: new Uint8Array(S.SIZEOF_SOCKADDR_STORAGE), len: 0 };
-    const nfd = await this.withSock(flags ? 'accept4' : 'accept', fd, (sock) =>
-      this.blocking(flags ? 'accept4' : 'accept', (nb) =>
-        net.do_accept(this.kernelTask, sock, flags, nb, peer),
-      ),
-    );
+    const name = flags ? 'accept4' : 'accept';
+    const files = this.kernelTask.files;
+    const nfd = await this.withSock(name, fd, async (sock) => {
+      if (flags & ~(S.SOCK_CLOEXEC | S.SOCK_NONBLOCK)) throw new SyscallError(E.EINVAL, name);
+      // The new fd is reserved before the call may sleep, as Linux's do_accept() does.
+      const newfd = files.get_unused_fd_flags(flags & O_CLOEXEC);
+      if (newfd < 0) throw new SyscallError(-newfd, name);
+      try {
+        return await this.blocking(name, (nb) => net.do_accept(this.kernelTask, sock, newfd, flags, nb, peer));
+      } catch (err) {
+        files.put_unused_fd(newfd);
+        throw err;
+      }
+    });
     return { fd: nfd, addr: decodeSockaddr(peer.addr, peer.len) };
   }
 
@@ -422,8 +432,7 @@ export class Task {
     this.sys('ioctl', () => {
       const f = this.kernelTask.files.fcheck(fd);
       if (!f) return -E.EBADF;
-      if (!f.f_op.unlocked_ioctl) return -E.ENOTTY;
-      return f.f_op.unlocked_ioctl(f, cmd, box);
+      return do_vfs_ioctl(this.kernelTask.files, fd, f, cmd, box);
     });
     return box.value;
   }

@@ -21,6 +21,10 @@ import { O_CLOEXEC } from '../../uapi/fcntl.js';
 import { CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN } from '../../uapi/capability.js';
 import type { Socket } from '../socket.js';
 
+/** The ids shown for an unmapped or invalid uid/gid (kernel.overflowuid/overflowgid). */
+export const OVERFLOWUID = 65534;
+export const OVERFLOWGID = 65534;
+
 /** struct scm_fp_list. */
 export interface ScmFpList {
   count: number;
@@ -127,8 +131,8 @@ export function __scm_send(msg: Msghdr, scm: ScmCookie): number {
 
 /** scm_send(): the sender's identity by default, then whatever the control buffer says. */
 export function scm_send(_sock: Socket, msg: Msghdr, scm: ScmCookie): number {
-  const t = current();
-  scm_set_cred(scm, t.tgid, t.cred.uid, t.cred.gid);
+  // No forced credentials (forcecreds is false for AF_UNIX): the family adds them if asked.
+  scm_set_cred(scm, 0, -1, -1);
   scm.fp = null;
   if (msg.msg_controllen <= 0) return 0;
   const err = __scm_send(msg, scm);
@@ -166,7 +170,16 @@ export function scm_recv(sock: Socket, msg: Msghdr, scm: ScmCookie, flags: numbe
     scm_destroy(scm);
     return;
   }
-  if (sock.flags & (1 << SOCK_PASSCRED)) put_cmsg(msg, SOL_SOCKET, SCM_CREDENTIALS, encodeUcred(scm.creds));
+  if (sock.flags & (1 << SOCK_PASSCRED)) {
+    // from_kuid_munged(): an invalid id reads as the overflow id.
+    const c = scm.creds;
+    put_cmsg(
+      msg,
+      SOL_SOCKET,
+      SCM_CREDENTIALS,
+      encodeUcred({ pid: c.pid, uid: c.uid < 0 ? OVERFLOWUID : c.uid, gid: c.gid < 0 ? OVERFLOWGID : c.gid }),
+    );
+  }
   if (!scm.fp) return;
   scm_detach_fds(msg, scm, flags);
 }

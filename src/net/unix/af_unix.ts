@@ -52,7 +52,6 @@ import {
   sock_no_accept,
   sock_no_listen,
   sock_no_getsockopt,
-  sock_no_setsockopt,
   SOCK_INODE,
   type NetProtoFamily,
   type ProtoOps,
@@ -381,17 +380,13 @@ function unix_getname(sock: Socket, uaddr: Uint8Array, peer: boolean): number {
   return sk.addr.len;
 }
 
-/** unix_copy_addr(): the sender's name for recvmsg's msg_name. */
+/** unix_copy_addr(): the sender's name for recvmsg's msg_name (none for an unbound sender). */
 function unix_copy_addr(msg: Msghdr, sk: Sock | null): void {
   if (!msg.msg_name) return;
   const u = sk ? unix_sk(sk) : null;
   if (u && u.addr) {
     msg.msg_name.set(u.addr.name.subarray(0, u.addr.len));
     msg.msg_namelen = u.addr.len;
-  } else {
-    msg.msg_name[0] = S.AF_UNIX;
-    msg.msg_name[1] = 0;
-    msg.msg_namelen = SUN_PATH_OFFSET;
   }
 }
 
@@ -474,6 +469,21 @@ function unix_scm_to_skb(scm: ScmCookie, skb: SkBuff, send_fds: boolean): number
   cb.gid = scm.creds.gid;
   if (scm.fp && send_fds) return unix_attach_fds(scm, skb);
   return 0;
+}
+
+/**
+ * maybe_add_creds(): a message carries its writer's credentials when either end has
+ * SO_PASSCRED at send time; otherwise it reads as pid 0 and the overflow uid/gid.
+ */
+function maybe_add_creds(skb: SkBuff, sock: Socket, other: Sock): void {
+  const cb = UNIXCB(skb);
+  if (cb.pid) return;
+  if (passcred(sock) || passcred(other.sk_socket)) {
+    const t = current();
+    cb.pid = t.tgid;
+    cb.uid = t.cred.uid;
+    cb.gid = t.cred.gid;
+  }
 }
 
 /** unix_skb_scm_eq(): stream reads never merge data sent with different credentials. */
@@ -798,7 +808,7 @@ function unix_dgram_poll(file: File, sock: Socket, wait: PollTable | null): numb
 /** unix_inq_len(). */
 function unix_inq_len(sk: Sock): number {
   if (sk.sk_state === TCP_LISTEN) return -E.EINVAL;
-  if (sk.sk_type === S.SOCK_STREAM) {
+  if (sk.sk_type === S.SOCK_STREAM || sk.sk_type === S.SOCK_SEQPACKET) {
     let amount = 0;
     for (const skb of sk.sk_receive_queue) amount += unix_skb_len(skb);
     return amount;
@@ -820,6 +830,10 @@ function unix_ioctl(sock: Socket, cmd: number, arg: IoctlArg): number {
       arg.value = n;
       return 0;
     }
+    case S.SIOCATMARK:
+      if (sk.sk_type !== S.SOCK_STREAM) return -E.EOPNOTSUPP;
+      arg.value = 0;
+      return 0;
     default:
       return -E.ENOTTY;
   }
@@ -883,6 +897,7 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
       err = -E.EPIPE;
       break;
     }
+    maybe_add_creds(skb, sock, other);
     other.sk_receive_queue.tail(skb);
     other.sk_data_ready(other);
     sent += size;
@@ -1057,6 +1072,7 @@ function unix_dgram_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
   if (!skb) return fail(ebox.v);
   unix_scm_to_skb(scm, skb, true);
   msg.msg_iter.copy_from_iter(skb.head, skb.put(len), len);
+  maybe_add_creds(skb, sock, other);
   other.sk_receive_queue.tail(skb);
   other.sk_data_ready(other);
   scm_destroy(scm);
@@ -1150,9 +1166,10 @@ const common = {
   ioctl: unix_ioctl,
   compat_ioctl: unix_ioctl,
   shutdown: unix_shutdown,
-  setsockopt: sock_no_setsockopt,
+  // AF_UNIX has no options of its own: other levels are EOPNOTSUPP (no ->setsockopt).
+  setsockopt: sock_no_getsockopt,
   getsockopt: sock_no_getsockopt,
-  compat_setsockopt: sock_no_setsockopt,
+  compat_setsockopt: sock_no_getsockopt,
   compat_getsockopt: sock_no_getsockopt,
   mmap: sock_no_mmap,
   sendpage: sock_no_sendpage,

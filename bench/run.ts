@@ -1,0 +1,88 @@
+// The benchmark suite: `node dist/bench/run.js [--quick] [--json] [--rounds N] [--side S] [name…]`.
+//
+//   --quick     few rounds and small sizes: proves the suite runs (CI), says nothing about speed
+//   --json      one JSON array on stdout, one object per benchmark, nothing else on stdout
+//   --rounds N  timed rounds per benchmark (default 9, quick 3)
+//   --side S    run only one side, usernet or reference (for profiling; no ratio)
+//   name…       run only the benchmarks whose name contains one of these words
+
+import { availableParallelism, cpus } from 'node:os';
+import { runBenchmark, table, type BenchResult } from './harness.js';
+import { unixStreamBenchmarks } from './unix_stream.js';
+
+interface Args {
+  quick: boolean;
+  json: boolean;
+  rounds: number | null;
+  only: 'usernet' | 'reference' | null;
+  filters: string[];
+}
+
+function usage(msg: string): never {
+  process.stderr.write(`${msg}\nusage: node dist/bench/run.js [--quick] [--json] [--rounds N] [--side usernet|reference] [name…]\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { quick: false, json: false, rounds: null, only: null, filters: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const s = argv[i];
+    if (s === '--quick') a.quick = true;
+    else if (s === '--json') a.json = true;
+    else if (s === '--rounds' || s.startsWith('--rounds=')) {
+      const v = s === '--rounds' ? argv[++i] : s.slice('--rounds='.length);
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) usage(`--rounds wants a whole number from 1 to 1000, not ${v}`);
+      a.rounds = n;
+    } else if (s === '--side' || s.startsWith('--side=')) {
+      const v = s === '--side' ? argv[++i] : s.slice('--side='.length);
+      if (v !== 'usernet' && v !== 'reference') usage(`--side wants usernet or reference, not ${v}`);
+      a.only = v;
+    } else if (s === '--help' || s === '-h') usage('');
+    else if (s.startsWith('-')) usage(`unknown option ${s}`);
+    else a.filters.push(s);
+  }
+  return a;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const cfg = { quick: args.quick };
+  let benches = unixStreamBenchmarks(cfg);
+  if (args.filters.length) benches = benches.filter((b) => args.filters.some((f) => b.name.includes(f)));
+  if (benches.length === 0) usage(`no benchmark matches ${args.filters.join(' ')}`);
+  const rounds = args.rounds ?? (args.quick ? 3 : 9);
+  const log = (line: string): void => {
+    if (!args.json) process.stdout.write(line + '\n');
+  };
+  log(
+    `usernet benchmarks${args.quick ? ' (quick: sizes too small to mean anything)' : ''}: ` +
+      `node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown CPU'}), ` +
+      `${rounds} rounds after 1 warm-up`,
+  );
+  const results: BenchResult[] = [];
+  for (const b of benches) {
+    log(`${b.name}: ${b.describe}`);
+    results.push(
+      await runBenchmark(b, {
+        rounds,
+        warmup: 1,
+        sampleTimeoutMs: args.quick ? 30_000 : 120_000,
+        progress: args.json ? null : log,
+        only: args.only,
+      }),
+    );
+  }
+  if (args.json) {
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  } else {
+    log('');
+    log(table(results));
+    log('ratio = usernet / reference, per round (above 1: usernet is faster)');
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
