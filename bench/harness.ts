@@ -168,10 +168,16 @@ export function table(results: readonly BenchResult[]): string {
     r.reference.name,
     `${fmt(r.reference.median)} [${fmt(r.reference.min)}, ${fmt(r.reference.max)}]`,
     `${fmtRatio(r.ratio.median)} [${fmtRatio(r.ratio.min)}, ${fmtRatio(r.ratio.max)}]`,
-    Number.isNaN(r.ratio.median) ? `${r.target}` : `${r.target}${r.ratio.median >= r.target ? ' (met)' : ' (not met)'}`,
+    Number.isNaN(r.ratio.median)
+      ? `${r.target}`
+      : `${r.target}${r.ratio.median >= r.target ? ' (met)' : ' (not met)'}`,
   ]);
   const all = [head, ...rows];
   const widths = head.map((_, c) => Math.max(...all.map((row) => row[c].length)));
-  const line = (row: string[]) => row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

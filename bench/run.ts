@@ -19,7 +19,9 @@ interface Args {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`${msg}\nusage: node dist/bench/run.js [--quick] [--json] [--rounds N] [--side usernet|reference] [name…]\n`);
+  process.stderr.write(
+    `${msg}\nusage: node dist/bench/run.js [--quick] [--json] [--rounds N] [--side usernet|reference] [name…]\n`,
+  );
   process.exit(2);
 }
 
@@ -32,7 +34,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (s === '--rounds' || s.startsWith('--rounds=')) {
       const v = s === '--rounds' ? argv[++i] : s.slice('--rounds='.length);
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 1000) usage(`--rounds wants a whole number from 1 to 1000, not ${v}`);
+      if (!Number.isInteger(n) || n < 1 || n > 1000)
+        usage(`--rounds wants a whole number from 1 to 1000, not ${v}`);
       a.rounds = n;
     } else if (s === '--side' || s.startsWith('--side=')) {
       const v = s === '--side' ? argv[++i] : s.slice('--side='.length);

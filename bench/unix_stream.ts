@@ -5,7 +5,15 @@ import * as net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { World, AF_UNIX, SOCK_STREAM, SOL_SOCKET, SCM_RIGHTS, type SockaddrUn, type Task } from '../src/index.js';
+import {
+  World,
+  AF_UNIX,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SCM_RIGHTS,
+  type SockaddrUn,
+  type Task,
+} from '../src/index.js';
 import { now, type BenchConfig, type Benchmark } from './harness.js';
 
 const KiB = 1024;
@@ -24,7 +32,7 @@ const expected = Buffer.concat([pattern(), pattern()]);
 
 /** Check that `buf[0, n)` are the stream's bytes from offset `pos` (a native compare, CHUNK at a time). */
 function checkBytes(buf: Uint8Array, n: number, pos: number, what: string): void {
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const len = Math.min(n - done, CHUNK);
     const at = (pos + done) % CHUNK;
     if (Buffer.compare(buf.subarray(done, done + len), expected.subarray(at, at + len)) !== 0) {
@@ -49,7 +57,10 @@ async function handOff(from: Task, to: Task, fd: number): Promise<number> {
   const accepted = to.accept(lfd);
   await from.connect(cfd, addr);
   const { fd: afd } = await accepted;
-  await from.sendmsg(cfd, { iov: [new Uint8Array([1])], control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, fds: [fd] }] });
+  await from.sendmsg(cfd, {
+    iov: [new Uint8Array([1])],
+    control: [{ level: SOL_SOCKET, type: SCM_RIGHTS, fds: [fd] }],
+  });
   const r = await to.recvmsg(afd, { iov: [new Uint8Array(1)], controllen: 64 });
   const got = r.control[0]?.fds?.[0];
   if (got === undefined) throw new Error('fd hand-off: no SCM_RIGHTS received');
@@ -151,12 +162,22 @@ interface RealPair {
   close(): Promise<void>;
 }
 
+/** Temporary directories still in use; removed at exit even when a sample failed half-way. */
+const liveDirs = new Set<string>();
+process.on('exit', () => {
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A node:net server on a fresh temporary path and one client connected to it. */
 async function realPair(): Promise<RealPair> {
   const dir = mkdtempSync(join(tmpdir(), 'usernet-bench-'));
+  liveDirs.add(dir);
   const path = join(dir, 'bench.sock');
   const srv = net.createServer();
-  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  const cleanup = (): void => {
+    rmSync(dir, { recursive: true, force: true });
+    liveDirs.delete(dir);
+  };
   try {
     const accepted = new Promise<net.Socket>((resolve, reject) => {
       srv.once('connection', resolve);

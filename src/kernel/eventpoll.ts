@@ -402,6 +402,8 @@ export const eventpoll_fops: FileOperations = {
   name: 'eventpoll_fops',
   poll: ep_eventpoll_poll,
   release: ep_eventpoll_release,
+  // ep_eventpoll_ioctl(): only the busy-poll parameters, which usernet does not keep.
+  unlocked_ioctl: () => -EINVAL,
 };
 
 /** is_file_epoll(). */
@@ -542,7 +544,7 @@ function ep_insert(
   const tep = is_file_epoll(tfile) ? (tfile.private_data as Eventpoll) : null;
   const epi = new Epitem(ep, tfile, fd, events, data);
   ep_attach_file(tfile, epi);
-  
+  if (full_check && !tep) tfile_check_list.add(tfile);
   ep_rbtree_insert(ep, epi);
 
   // Reject the insert if the new link would create too many back-paths.

@@ -22,6 +22,7 @@ import {
   TCP_ESTABLISHED,
   TCP_LISTEN,
   SOCK_DEAD,
+  SOCK_URGINLINE,
   sk_alloc,
   sk_wq,
   sock_error,
@@ -109,6 +110,8 @@ export class UnixSock extends Sock {
   gc_refs = 0;
   /** The inode number shown in /proc/net/unix. */
   ino = 0;
+  /** The out-of-band byte queued on this socket, if any (CONFIG_AF_UNIX_OOB). */
+  oob_skb: SkBuff | null = null;
   constructor(net: Net) {
     super(net);
     this.peer_wake = new WaitQueueEntry(unix_dgram_peer_wake_relay, this);
@@ -224,6 +227,7 @@ function unix_release_sock(sk: UnixSock, embrion: boolean): void {
   sock_orphan(sk);
   sk.sk_shutdown = S.SHUTDOWN_MASK;
   sk.path = null;
+  sk.oob_skb = null;
   const state = sk.sk_state;
   sk.sk_state = TCP_CLOSE;
   const skpair = sk.peer;
@@ -771,6 +775,7 @@ function unix_poll(file: File, sock: Socket, wait: PollTable | null): number {
   if (shutdown === S.SHUTDOWN_MASK) mask |= P.POLLHUP;
   if (shutdown & S.RCV_SHUTDOWN) mask |= P.POLLRDHUP | P.POLLIN | P.POLLRDNORM;
   if (!sk.sk_receive_queue.empty()) mask |= P.POLLIN | P.POLLRDNORM;
+  if (unix_sk(sk).oob_skb) mask |= P.POLLPRI;
   if ((sk.sk_type === S.SOCK_STREAM || sk.sk_type === S.SOCK_SEQPACKET) && state === TCP_CLOSE)
     mask |= P.POLLHUP;
   if (unix_writable(sk, state)) mask |= P.POLLOUT | P.POLLWRNORM | P.POLLWRBAND;
@@ -830,10 +835,14 @@ function unix_ioctl(sock: Socket, cmd: number, arg: IoctlArg): number {
       arg.value = n;
       return 0;
     }
-    case S.SIOCATMARK:
+    case S.SIOCATMARK: {
       if (sk.sk_type !== S.SOCK_STREAM) return -E.EOPNOTSUPP;
-      arg.value = 0;
+      // At the mark: the next byte to read is the out-of-band one.
+      const skb = sk.sk_receive_queue.peek();
+      const oob = unix_sk(sk).oob_skb;
+      arg.value = skb && (skb === oob || (!unix_skb_len(skb) && (!oob || skb.next === oob))) ? 1 : 0;
       return 0;
+    }
     default:
       return -E.ENOTTY;
   }
@@ -852,17 +861,19 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
   // Bytes sent by earlier passes of this call (it slept for buffer space in between).
   const before = iterDone(iter);
   let sent = 0;
-  const total = len;
   const scm = new ScmCookie();
   let err = scm_send(sock, msg, scm);
   if (err < 0) return err;
   // Only the first skb of a write carries its fds; a resumed write has sent them already.
   if (before) scm_destroy(scm);
   const noblock = (msg.msg_flags & S.MSG_DONTWAIT) !== 0;
-  if (msg.msg_flags & S.MSG_OOB) {
+  // MSG_OOB: the last byte goes out of band (queue_oob), the rest as usual.
+  const oob = (msg.msg_flags & S.MSG_OOB) !== 0;
+  if (oob && !len) {
     scm_destroy(scm);
     return -E.EOPNOTSUPP;
   }
+  const total = oob ? len - 1 : len;
   if (msg.msg_namelen) {
     scm_destroy(scm);
     return sk.sk_state === TCP_ESTABLISHED ? -E.EISCONN : -E.EOPNOTSUPP;
@@ -902,6 +913,10 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
     other.sk_data_ready(other);
     sent += size;
   }
+  if (oob && sent === total && err === 0) {
+    err = queue_oob(sock, msg, other, scm, fds_sent || before > 0, noblock);
+    if (!err) sent++;
+  }
   scm_destroy(scm);
   // Out of buffer space with a sleep arranged: sleep, and the next pass carries on from the iterator.
   if (err === -E.EAGAIN && !noblock && sk.sk_sndtimeo !== 0) return err;
@@ -909,11 +924,82 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
   return err;
 }
 
+/** queue_oob(): the out-of-band byte travels in an skb of its own, marked on the receiver. */
+function queue_oob(sock: Socket, msg: Msghdr, other: UnixSock, scm: ScmCookie, fds_sent: boolean, noblock: boolean) {
+  const ebox = { v: 0 };
+  const skb = sock_alloc_send_pskb(sock.sk!, 1, 0, noblock, ebox);
+  if (!skb) return ebox.v;
+  unix_scm_to_skb(scm, skb, !fds_sent);
+  msg.msg_iter.copy_from_iter(skb.head, skb.put(1), 1);
+  if (sock_flag(other, SOCK_DEAD) || other.sk_shutdown & S.RCV_SHUTDOWN) {
+    kfree_skb(skb);
+    return -E.EPIPE;
+  }
+  maybe_add_creds(skb, sock, other);
+  other.oob_skb = skb;
+  other.sk_receive_queue.tail(skb);
+  other.sk_data_ready(other);
+  return 0;
+}
+
+/** unix_stream_recv_urg(): recv(MSG_OOB) takes the out-of-band byte. */
+function unix_stream_recv_urg(sock: Socket, msg: Msghdr, flags: number): number {
+  const sk = unix_sk(sock.sk!);
+  const oob_skb = sk.oob_skb;
+  if (sock_flag(sk, SOCK_URGINLINE) || !oob_skb) return -E.EINVAL;
+  if (!(flags & S.MSG_PEEK)) {
+    sk.oob_skb = null;
+    const prev = oob_skb.prev;
+    if (prev && !unix_skb_len(prev)) {
+      sk.sk_receive_queue.unlink(prev);
+      consume_skb(prev);
+    }
+  }
+  msg.msg_iter.copy_to_iter(oob_skb.head, oob_skb.data + UNIXCB(oob_skb).consumed, 1);
+  if (!(flags & S.MSG_PEEK)) UNIXCB(oob_skb).consumed += 1;
+  msg.msg_flags |= S.MSG_OOB;
+  return 1;
+}
+
+/**
+ * manage_oob(): ordinary reads stop at the out-of-band mark, skip the byte unless SO_OOBINLINE,
+ * and drop skbs that were read empty.
+ */
+function manage_oob(skb: SkBuff, sk: UnixSock, flags: number, copied: number): SkBuff | null {
+  if (unix_skb_len(skb) && skb !== sk.oob_skb) return skb;
+  let read_skb: SkBuff | null = null;
+  let unread_skb: SkBuff | null = null;
+  let cur: SkBuff | null = skb;
+  if (!unix_skb_len(skb)) {
+    if (copied && (!sk.oob_skb || skb === sk.oob_skb)) cur = null;
+    else if (flags & S.MSG_PEEK) cur = skb.next;
+    else {
+      read_skb = skb;
+      cur = skb.next;
+      sk.sk_receive_queue.unlink(read_skb);
+    }
+  }
+  if (cur && cur === sk.oob_skb) {
+    if (copied) cur = null;
+    else if (!(flags & S.MSG_PEEK)) {
+      sk.oob_skb = null;
+      if (!sock_flag(sk, SOCK_URGINLINE)) {
+        sk.sk_receive_queue.unlink(cur);
+        unread_skb = cur;
+        cur = sk.sk_receive_queue.peek();
+      }
+    } else if (!sock_flag(sk, SOCK_URGINLINE)) cur = cur.next;
+  }
+  if (read_skb) consume_skb(read_skb);
+  if (unread_skb) kfree_skb(unread_skb);
+  return cur;
+}
+
 /** unix_stream_read_generic() for recvmsg. */
 function unix_stream_recvmsg(sock: Socket, msg: Msghdr, size: number, flags: number): number {
   const sk = unix_sk(sock.sk!);
   if (sk.sk_state !== TCP_ESTABLISHED) return -E.EINVAL;
-  if (flags & S.MSG_OOB) return -E.EOPNOTSUPP;
+  if (flags & S.MSG_OOB) return unix_stream_recv_urg(sock, msg, flags);
   const noblock = (flags & S.MSG_DONTWAIT) !== 0;
   const iter = msg.msg_iter;
   // What earlier passes of this call already copied (it slept for more data in between).
@@ -926,6 +1012,10 @@ function unix_stream_recvmsg(sock: Socket, msg: Msghdr, size: number, flags: num
   let check_creds = false;
   let skb = sk.sk_receive_queue.peek();
   for (;;) {
+    if (skb) {
+      skb = manage_oob(skb, sk, flags, copied);
+      if (!skb && copied) break;
+    }
     if (!skb) {
       if (copied >= target) break;
       err = sock_error(sk);
