@@ -1,5 +1,5 @@
 // The benchmark harness: each benchmark has a usernet side and a reference side, measured in the
-// same process, alternating, for a number of rounds after a warm-up. It reports the median, min
+// same process, alternating, for a number of rounds after warm-ups. It reports the median, min
 // and max of each side and of the per-round ratio usernet/reference (oriented so that a ratio
 // above 1 always means usernet did better).
 
@@ -13,7 +13,7 @@ export interface BenchConfig {
 /** One side of a benchmark. `sample` runs the workload once and returns the figure, in the benchmark's unit. */
 export interface Side {
   name: string;
-  /** `verify`: also check the bytes moved (the warm-up does; timed rounds only count). */
+  /** `verify`: also check the bytes moved (the first warm-up does; timed rounds only count). */
   sample(verify: boolean): Promise<number>;
 }
 
@@ -87,17 +87,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   });
 }
 
-function gc(): void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) g();
-}
-
-/** Run one benchmark: warm-up (verifying), then `rounds` alternating pairs of samples. */
+/** Run one benchmark: warm-ups (the first verifying), then `rounds` alternating pairs of samples. */
 export async function runBenchmark(b: Benchmark, opts: RunOptions): Promise<BenchResult> {
   const skip = opts.only === 'usernet' ? b.reference : opts.only === 'reference' ? b.usernet : null;
   const sample = async (side: Side, verify: boolean): Promise<number> => {
     if (side === skip) return NaN;
-    gc();
     return withTimeout(side.sample(verify), opts.sampleTimeoutMs, `${b.name} (${side.name})`);
   };
   for (let i = 0; i < opts.warmup; i++) {

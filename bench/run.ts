@@ -49,19 +49,25 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 async function main(): Promise<void> {
+  // `| head` closes the pipe early: stop quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const args = parseArgs(process.argv.slice(2));
   const cfg = { quick: args.quick };
   let benches = unixStreamBenchmarks(cfg);
   if (args.filters.length) benches = benches.filter((b) => args.filters.some((f) => b.name.includes(f)));
   if (benches.length === 0) usage(`no benchmark matches ${args.filters.join(' ')}`);
   const rounds = args.rounds ?? (args.quick ? 3 : 9);
+  const warmup = args.quick ? 1 : 2;
   const log = (line: string): void => {
     if (!args.json) process.stdout.write(line + '\n');
   };
   log(
     `usernet benchmarks${args.quick ? ' (quick: sizes too small to mean anything)' : ''}: ` +
       `node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown CPU'}), ` +
-      `${rounds} rounds after 1 warm-up`,
+      `${rounds} rounds after ${warmup} warm-up${warmup > 1 ? 's' : ''}`,
   );
   const results: BenchResult[] = [];
   for (const b of benches) {
@@ -69,7 +75,7 @@ async function main(): Promise<void> {
     results.push(
       await runBenchmark(b, {
         rounds,
-        warmup: 1,
+        warmup,
         sampleTimeoutMs: args.quick ? 30_000 : 120_000,
         progress: args.json ? null : log,
         only: args.only,

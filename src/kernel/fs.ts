@@ -3,6 +3,7 @@
 
 import type { IovIter } from './uio.js';
 import type { WaitQueueHead } from './wait.js';
+import type { SuperBlock } from './super.js';
 import { S_IFMT, S_IFDIR, S_IFSOCK } from '../uapi/fcntl.js';
 
 /** struct inode. */
@@ -12,6 +13,10 @@ export class Inode {
   i_children: Map<string, Inode> | null = null;
   /** What the inode stands for: a socket for sockfs inodes, a bound AF_UNIX socket for S_IFSOCK. */
   i_private: unknown = null;
+  /** The superblock of a pseudo filesystem's inode (sockfs); null in the host's tree. */
+  i_sb: SuperBlock | null = null;
+  /** The file operations a file opened on this inode gets (sockfs sets socket_file_ops). */
+  i_fop: FileOperations | null = null;
   constructor(
     public i_ino: number,
     public i_mode: number,
@@ -56,6 +61,13 @@ export interface FileOperations {
   poll?(file: File, pt: PollTable | null): number;
   unlocked_ioctl?(file: File, cmd: number, arg: IoctlArg): number;
   release?(inode: Inode, file: File): void;
+  /** llseek: sockets have none (no_llseek → ESPIPE). */
+  llseek?(file: File, offset: number, whence: number): number;
+  mmap?(file: File, vma: unknown): number;
+  /** open through a path: sockets refuse (sock_no_open → ENXIO). */
+  open?(inode: Inode, file: File): number;
+  /** O_ASYNC / FIOASYNC notification list. */
+  fasync?(fd: number, file: File, on: boolean): number;
 }
 
 /** struct file. */

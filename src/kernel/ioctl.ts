@@ -22,10 +22,15 @@ export function do_vfs_ioctl(files: FilesStruct, fd: number, file: File, cmd: nu
       if (arg.value) file.f_flags |= O_NONBLOCK;
       else file.f_flags &= ~O_NONBLOCK;
       return 0;
-    case FIOASYNC:
-      if (arg.value) file.f_flags |= FASYNC;
+    case FIOASYNC: {
+      // ioctl_fioasync(): the file's fasync hook learns of the change.
+      const on = arg.value !== 0;
+      const err = file.f_op.fasync ? file.f_op.fasync(fd, file, on) : 0;
+      if (err < 0) return err;
+      if (on) file.f_flags |= FASYNC;
       else file.f_flags &= ~FASYNC;
       return 0;
+    }
   }
   if (!file.f_op.unlocked_ioctl) return -ENOTTY;
   return file.f_op.unlocked_ioctl(file, cmd, arg);

@@ -6,6 +6,7 @@ import type { Prandom } from './random.js';
 import { SysctlTable } from './sysctl.js';
 import { Vfs } from './namei.js';
 import { NR_OPEN } from '../uapi/fcntl.js';
+import type { FileSystemType } from './super.js';
 
 /** The network namespace a kernel boots with; defined by the net layer (struct net). */
 export interface NetNamespace {
@@ -19,6 +20,8 @@ export class Kernel {
   sysctl_nr_open = NR_OPEN;
   private last_pid = 0;
   private last_ino = 0;
+  /** register_filesystem()'s list (/proc/filesystems). */
+  readonly filesystems = new Map<string, FileSystemType>();
   /** The host's network namespace (init_net), installed by the net layer at boot. */
   init_net: NetNamespace | null = null;
 

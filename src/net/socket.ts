@@ -2,12 +2,13 @@
 // the socket file operations and the socket system calls. Every function returns a result or
 // a negative errno and never blocks; see kernel/sched.ts for how sleeping calls are run.
 
-import { File, Inode, type FileOperations, type IoctlArg, type PollTable } from '../kernel/fs.js';
+import { File, type Inode, type FileOperations, type IoctlArg, type PollTable } from '../kernel/fs.js';
 import { fput, get_file } from '../kernel/file_table.js';
 import { WaitQueueHead } from '../kernel/wait.js';
 import { IovIter } from '../kernel/uio.js';
 import type { TaskStruct } from '../kernel/task.js';
-import { current, in_task } from '../kernel/sched.js';
+import { type SocketAlloc, sock_alloc, sock_alloc_file } from './sockfs.js';
+export { SOCK_INODE, SOCKET_I, sock_alloc, sock_alloc_file, sock_attach_fd, sockfs } from './sockfs.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Net } from './core/net_namespace.js';
 import { sock_getsockopt, sock_setsockopt } from './core/sock_opt.js';
@@ -26,7 +27,7 @@ import {
   SHUT_RD,
   SHUT_RDWR,
 } from '../uapi/socket.js';
-import { O_CLOEXEC, O_NONBLOCK, O_RDWR, S_IFSOCK } from '../uapi/fcntl.js';
+import { O_CLOEXEC, O_NONBLOCK } from '../uapi/fcntl.js';
 import { CMSG_HDR_LEN, CMSG_ALIGN, CMSG_LEN } from '../uapi/cmsg.js';
 import { MSG_CTRUNC } from '../uapi/socket.js';
 import type { Sock } from './core/sock.js';
@@ -47,25 +48,9 @@ export class Socket {
   file: File | null = null;
   sk: Sock | null = null;
   ops: ProtoOps | null = null;
+  /** The socket_alloc this socket is part of (SOCK_INODE). */
+  alloc: SocketAlloc | null = null;
 }
-
-/** struct socket_alloc: a socket and its sockfs inode, allocated together. */
-export class SocketAlloc {
-  readonly socket = new Socket();
-  constructor(readonly vfs_inode: Inode) {
-    vfs_inode.i_private = this.socket;
-  }
-}
-
-/** SOCK_INODE(). */
-export function SOCK_INODE(sock: Socket): Inode {
-  return socketAllocOf.get(sock)!.vfs_inode;
-}
-/** SOCKET_I(). */
-export function SOCKET_I(inode: Inode): Socket {
-  return inode.i_private as Socket;
-}
-const socketAllocOf = new WeakMap<Socket, SocketAlloc>();
 
 /** struct msghdr (kernel side). Addresses and control data are raw bytes in Linux's layout. */
 export class Msghdr {
@@ -221,22 +206,6 @@ export function sock_unregister(net: Net, family: number): void {
   if (family >= 0 && family < AF_MAX) net.net_families[family] = null;
 }
 
-/** sockfs (the pseudo filesystem every socket's inode lives in). */
-export const SOCKFS_MAGIC = 0x534f434b;
-export const sockfs = { name: 'sockfs', magic: SOCKFS_MAGIC, prefix: 'socket:' } as const;
-
-/**
- * sock_alloc_inode() + new_inode_pseudo(): a socket and its inode, i_ino unique per host,
- * owned by the caller's fsuid/fsgid.
- */
-export function sock_alloc(kernel: Kernel): Socket {
-  const cred = in_task() ? current().cred : null;
-  const inode = new Inode(kernel.get_next_ino(), S_IFSOCK | 0o777, cred?.euid ?? 0, cred?.egid ?? 0);
-  const ei = new SocketAlloc(inode);
-  socketAllocOf.set(ei.socket, ei);
-  return ei.socket;
-}
-
 /** sock_release(): tear down a socket that has no file, or whose file is closing. */
 export function sock_release(sock: Socket): void {
   if (sock.ops) {
@@ -303,20 +272,6 @@ export function sock_create_lite(kernel: Kernel, type: number, ops: ProtoOps): S
   sock.type = type;
   sock.ops = ops;
   return sock;
-}
-
-/** sock_alloc_file(): the struct file of a socket (sock_attach_fd in older kernels). */
-export function sock_alloc_file(sock: Socket, flags: number): File {
-  const inode = SOCK_INODE(sock);
-  const file = new File(
-    socket_file_ops,
-    inode,
-    O_RDWR | (flags & O_NONBLOCK),
-    sock,
-    `${sockfs.prefix}[${inode.i_ino}]`,
-  );
-  sock.file = file;
-  return file;
 }
 
 /** sock_map_fd(): a file and an fd for a new socket. */
@@ -397,14 +352,44 @@ function sock_close(_inode: Inode, file: File): void {
   sock_release(file.private_data as Socket);
 }
 
-/** socket_file_ops. */
+/** sock_mmap(): the family decides (every family here answers ENODEV). */
+function sock_mmap(file: File, vma: unknown): number {
+  const sock = file.private_data as Socket;
+  return sock.ops ? sock.ops.mmap(file, sock, vma) : -E.ENODEV;
+}
+
+/** sock_no_open(): a socket cannot be opened through a path (/proc/<pid>/fd/N). */
+function sock_no_open(): number {
+  return -E.ENXIO;
+}
+
+/** no_llseek(). */
+function no_llseek(): number {
+  return -E.ESPIPE;
+}
+
+/** sock_fasync(): O_ASYNC bookkeeping; no SIGIO is sent (usernet has no signals). */
+function sock_fasync(_fd: number, file: File, on: boolean): number {
+  const sock = file.private_data as Socket;
+  sock.wq.fasync_list = on ? file : null;
+  return 0;
+}
+
+/**
+ * socket_file_ops. sock_read_iter/sock_write_iter are what sock_aio_read/sock_aio_write,
+ * sock_readv/sock_writev became; sendpage went the way of splice in newer kernels.
+ */
 export const socket_file_ops: FileOperations = {
   name: 'socket_file_ops',
+  llseek: no_llseek,
   read_iter: sock_read_iter,
   write_iter: sock_write_iter,
   poll: sock_poll,
   unlocked_ioctl: sock_ioctl,
+  mmap: sock_mmap,
+  open: sock_no_open,
   release: sock_close,
+  fasync: sock_fasync,
 };
 
 // ——— the socket system calls ———————————————————————————————————————————————

@@ -6,6 +6,8 @@ import { Kernel } from '../kernel/kernel.js';
 import { Cred } from '../kernel/cred.js';
 import { TaskStruct } from '../kernel/task.js';
 import { Net } from '../net/core/net_namespace.js';
+import { sock_init } from '../net/sockfs.js';
+import { proc_filesystems } from '../kernel/super.js';
 import { af_unix_init, unix_seq_show } from '../net/unix/af_unix.js';
 import { Task } from './task.js';
 import { SyscallError } from './errors.js';
@@ -33,6 +35,7 @@ export class Host {
     this.kernel = new Kernel(name, clock, random);
     this.net = new Net(this.kernel);
     this.kernel.init_net = this.net;
+    sock_init(this.kernel);
     af_unix_init(this.net);
   }
 
@@ -59,6 +62,11 @@ export class Host {
     },
     names: (): string[] => this.kernel.sysctl.names(),
   };
+
+  /** The text of /proc/filesystems. */
+  procFilesystems(): string {
+    return proc_filesystems(this.kernel);
+  }
 
   /** The text of /proc/net/unix. */
   procNetUnix(): string {

@@ -379,6 +379,22 @@ export class Task {
     return this.rw('writev', fd, iov, true);
   }
 
+  /** lseek(): sockets cannot seek (ESPIPE). */
+  lseek(fd: number, offset: number, whence: number): number {
+    return this.sys('lseek', () => {
+      const f = this.kernelTask.files.fcheck(fd);
+      if (!f) return -E.EBADF;
+      return f.f_op.llseek ? f.f_op.llseek(f, offset, whence) : -E.ESPIPE;
+    });
+  }
+
+  /** The name /proc/<pid>/fd/<fd> links to ("socket:[ino]", "anon_inode:[eventpoll]"). */
+  fdName(fd: number): string {
+    const f = this.kernelTask.files.fcheck(fd);
+    if (!f) throw new SyscallError(E.EBADF, 'readlink');
+    return f.f_path_name;
+  }
+
   close(fd: number): void {
     this.sys('close', () => this.kernelTask.files.close_fd(fd));
   }
