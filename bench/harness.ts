@@ -102,7 +102,7 @@ export async function runBenchmark(b: Benchmark, opts: RunOptions): Promise<Benc
   const r: number[] = [];
   const ratio: number[] = [];
   for (let i = 0; i < opts.rounds; i++) {
-    // Alternate which side goes first, so neither always runs on a freshly collected heap.
+    // Alternate which side goes first, so neither always inherits the other's garbage.
     let uv: number;
     let rv: number;
     if (i % 2 === 0) {

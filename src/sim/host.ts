@@ -7,6 +7,7 @@ import { Cred } from '../kernel/cred.js';
 import { TaskStruct } from '../kernel/task.js';
 import { Net } from '../net/core/net_namespace.js';
 import { sock_init } from '../net/sockfs.js';
+import { inet_init } from '../net/ipv4/af_inet.js';
 import { proc_filesystems } from '../kernel/super.js';
 import { af_unix_init, unix_seq_show } from '../net/unix/af_unix.js';
 import { Task } from './task.js';
@@ -37,6 +38,7 @@ export class Host {
     this.kernel.init_net = this.net;
     sock_init(this.kernel);
     af_unix_init(this.net);
+    inet_init(this.net);
   }
 
   /** Start a process. */
