@@ -125,7 +125,8 @@ export class Vfs {
     // chown_ok() / chgrp_ok(): an owner may "change" to the same uid and to one of its groups.
     const owner = cred.euid === ino.i_uid;
     const uidOk = uid < 0 || (owner && uid === ino.i_uid) || cred.has_cap(CAP_CHOWN);
-    const gidOk = gid < 0 || (owner && (gid === ino.i_gid || cred.in_group_p(gid))) || cred.has_cap(CAP_CHOWN);
+    const gidOk =
+      gid < 0 || (owner && (gid === ino.i_gid || cred.in_group_p(gid))) || cred.has_cap(CAP_CHOWN);
     if (!uidOk || !gidOk) return -EPERM;
     if (uid >= 0) ino.i_uid = uid;
     if (gid >= 0) ino.i_gid = gid;

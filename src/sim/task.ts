@@ -146,7 +146,9 @@ export class Task {
       const newfd = files.get_unused_fd_flags(flags & O_CLOEXEC);
       if (newfd < 0) throw new SyscallError(-newfd, name);
       try {
-        return await this.blocking(name, (nb) => net.do_accept(this.kernelTask, sock, newfd, flags, nb, peer));
+        return await this.blocking(name, (nb) =>
+          net.do_accept(this.kernelTask, sock, newfd, flags, nb, peer),
+        );
       } catch (err) {
         files.put_unused_fd(newfd);
         throw err;

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { World, AF_INET, SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOL_SOCKET, SO_PROTOCOL, SO_DOMAIN } from '../../src/index.js';
+import {
+  World,
+  AF_INET,
+  SOCK_STREAM,
+  SOCK_DGRAM,
+  SOCK_RAW,
+  SOL_SOCKET,
+  SO_PROTOCOL,
+  SO_DOMAIN,
+} from '../../src/index.js';
 import { inet_register_protosw, type InetProtosw } from '../../src/net/ipv4/af_inet.js';
 import { Sock, type Proto } from '../../src/net/core/sock.js';
 import * as net from '../../src/net/socket.js';

@@ -925,7 +925,14 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
 }
 
 /** queue_oob(): the out-of-band byte travels in an skb of its own, marked on the receiver. */
-function queue_oob(sock: Socket, msg: Msghdr, other: UnixSock, scm: ScmCookie, fds_sent: boolean, noblock: boolean) {
+function queue_oob(
+  sock: Socket,
+  msg: Msghdr,
+  other: UnixSock,
+  scm: ScmCookie,
+  fds_sent: boolean,
+  noblock: boolean,
+) {
   const ebox = { v: 0 };
   const skb = sock_alloc_send_pskb(sock.sk!, 1, 0, noblock, ebox);
   if (!skb) return ebox.v;
