@@ -37,22 +37,95 @@ export function in_task(): boolean {
 export function prepare_to_wait(wq: WaitQueueHead, timeo: number, exclusive = false): void {
   const s = current_sleeper;
   if (!s) return;
-  const e = new WaitQueueEntry(sleeper_wake, s);
+  let e = s.entries[s.n];
+  if (e) e.private_ = s;
+  else s.entries.push((e = new WaitQueueEntry(sleeper_wake, s)));
+  s.n++;
   if (exclusive) add_wait_queue_exclusive(wq, e);
   else add_wait_queue(wq, e);
-  s.entries.push(e);
   if (s.timeo < 0) s.timeo = timeo;
 }
 
 class Sleeper {
+  /** Wait-queue entries; the first `n` are in use (kept for reuse). */
   entries: WaitQueueEntry[] = [];
+  n = 0;
   timeo = -1;
   woken = false;
   resolve: (() => void) | null = null;
 
   finish(): void {
-    for (const e of this.entries) remove_wait_queue(e);
-    this.entries.length = 0;
+    for (let i = 0; i < this.n; i++) remove_wait_queue(this.entries[i]);
+    this.n = 0;
+  }
+
+  reset(): void {
+    this.timeo = -1;
+    this.woken = false;
+    this.resolve = null;
+  }
+}
+
+/** The sleeper of a first attempt: most calls do not sleep, so one object serves them all. */
+let spare: Sleeper | null = null;
+
+/**
+ * Try a call that may sleep once, synchronously. Returns its result when it did not need to
+ * sleep; otherwise a promise that sleeps and retries as run_blocking does.
+ */
+export function run_blocking_fast(
+  task: TaskStruct,
+  clock: Clock,
+  fn: (noblock: boolean) => number,
+): number | Promise<number> {
+  const r = attempt(task, fn);
+  return typeof r === 'number' ? r : run_blocking_sleep(task, clock, fn, r);
+}
+
+/** One pass of a call that may sleep: its result, or the sleeper it registered. */
+function attempt(task: TaskStruct, fn: (noblock: boolean) => number): number | Sleeper {
+  const s = spare ?? new Sleeper();
+  spare = null;
+  s.reset();
+  const prev = current_task;
+  const prevSleeper = current_sleeper;
+  current_task = task;
+  current_sleeper = s;
+  let r: number;
+  try {
+    r = fn(false);
+  } catch (err) {
+    s.finish();
+    spare = s;
+    throw err;
+  } finally {
+    current_task = prev;
+    current_sleeper = prevSleeper;
+  }
+  if (r !== -EAGAIN || s.n === 0) {
+    s.finish();
+    spare = s;
+    return r;
+  }
+  return s;
+}
+
+async function run_blocking_sleep(
+  task: TaskStruct,
+  clock: Clock,
+  fn: (noblock: boolean) => number,
+  s: Sleeper,
+): Promise<number> {
+  const deadline = s.timeo === MAX_SCHEDULE_TIMEOUT ? s.timeo : clock.now() + s.timeo;
+  for (;;) {
+    const timedOut = await sleep(s, clock, deadline);
+    s.finish();
+    spare = s;
+    if (task.exited) return -EAGAIN;
+    if (timedOut) return run_as(task, () => fn(true));
+    const r = attempt(task, fn);
+    if (typeof r === 'number') return r;
+    s = r;
   }
 }
 
@@ -87,8 +160,8 @@ export async function run_blocking(
   task: TaskStruct,
   clock: Clock,
   fn: (noblock: boolean) => number,
+  deadline = -1,
 ): Promise<number> {
-  let deadline = -1;
   for (;;) {
     const s = new Sleeper();
     const prev = current_task;
@@ -105,7 +178,7 @@ export async function run_blocking(
       current_task = prev;
       current_sleeper = prevSleeper;
     }
-    if (r !== -EAGAIN || s.entries.length === 0) {
+    if (r !== -EAGAIN || s.n === 0) {
       s.finish();
       return r;
     }

@@ -1,6 +1,9 @@
 // struct iov_iter over user buffers (include/linux/uio.h): the position of a copy that may be
 // resumed, so a call that blocks half-way continues where it stopped.
 
+/** Copies up to this many bytes go byte by byte: cheaper than making a subarray view for set(). */
+const SMALL_COPY = 64;
+
 export class IovIter {
   /** Index of the current segment. */
   idx = 0;
@@ -21,7 +24,11 @@ export class IovIter {
     while (done < len && this.idx < this.iov.length) {
       const seg = this.iov[this.idx];
       const n = Math.min(len - done, seg.length - this.off);
-      seg.set(src.subarray(srcOff + done, srcOff + done + n), this.off);
+      if (n <= SMALL_COPY) {
+        const d = this.off;
+        const o = srcOff + done;
+        for (let k = 0; k < n; k++) seg[d + k] = src[o + k];
+      } else seg.set(src.subarray(srcOff + done, srcOff + done + n), this.off);
       done += n;
       this.advanceBy(n);
     }
@@ -34,7 +41,11 @@ export class IovIter {
     while (done < len && this.idx < this.iov.length) {
       const seg = this.iov[this.idx];
       const n = Math.min(len - done, seg.length - this.off);
-      dst.set(seg.subarray(this.off, this.off + n), dstOff + done);
+      if (n <= SMALL_COPY) {
+        const o = this.off;
+        const d = dstOff + done;
+        for (let k = 0; k < n; k++) dst[d + k] = seg[o + k];
+      } else dst.set(seg.subarray(this.off, this.off + n), dstOff + done);
       done += n;
       this.advanceBy(n);
     }

@@ -65,8 +65,8 @@ export class Msghdr {
   msg_flags = 0;
   /** Receive: how many control bytes have been written. */
   msg_control_used = 0;
-  constructor(iov: readonly Uint8Array[]) {
-    this.msg_iter = new IovIter(iov);
+  constructor(iov: readonly Uint8Array[] | IovIter) {
+    this.msg_iter = iov instanceof IovIter ? iov : new IovIter(iov);
   }
 }
 
@@ -320,16 +320,14 @@ export function sock_recvmsg(sock: Socket, msg: Msghdr, flags: number): number {
 function sock_read_iter(file: File, to: IovIter, nowait: boolean): number {
   const sock = file.private_data as Socket;
   if (to.count === 0) return 0;
-  const msg = new Msghdr([]);
-  msg.msg_iter = to;
+  const msg = new Msghdr(to);
   const flags = file.f_flags & O_NONBLOCK || nowait ? MSG_DONTWAIT : 0;
   return sock_recvmsg(sock, msg, flags);
 }
 
 function sock_write_iter(file: File, from: IovIter, nowait: boolean): number {
   const sock = file.private_data as Socket;
-  const msg = new Msghdr([]);
-  msg.msg_iter = from;
+  const msg = new Msghdr(from);
   msg.msg_flags = file.f_flags & O_NONBLOCK || nowait ? MSG_DONTWAIT : 0;
   return sock_sendmsg(sock, msg);
 }

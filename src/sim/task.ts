@@ -5,7 +5,7 @@
 import type { TaskStruct } from '../kernel/task.js';
 import type { Clock } from '../kernel/time.js';
 import { MAX_SCHEDULE_TIMEOUT, NSEC_PER_MSEC } from '../kernel/time.js';
-import { run_as, run_blocking } from '../kernel/sched.js';
+import { run_as, run_blocking, run_blocking_fast } from '../kernel/sched.js';
 import { fput } from '../kernel/file_table.js';
 import { IovIter } from '../kernel/uio.js';
 import { do_vfs_ioctl } from '../kernel/ioctl.js';
@@ -355,17 +355,36 @@ export class Task {
 
   // ——— files ———————————————————————————————————————————————————————————————
 
-  private async rw(name: string, fd: number, iov: Uint8Array[], write: boolean): Promise<number> {
-    const file = run_as(this.kernelTask, () => this.kernelTask.files.fget(fd));
-    if (!file) throw new SyscallError(E.EBADF, name);
-    try {
-      const op = write ? file.f_op.write_iter : file.f_op.read_iter;
-      if (!op) throw new SyscallError(E.EINVAL, name);
-      const iter = new IovIter(iov);
-      return await this.blocking(name, (nb) => op(file, iter, nb));
-    } finally {
+  private rw(name: string, fd: number, iov: Uint8Array[], write: boolean): Promise<number> {
+    const file = this.kernelTask.files.fget(fd);
+    if (!file) return Promise.reject(new SyscallError(E.EBADF, name));
+    const op = write ? file.f_op.write_iter : file.f_op.read_iter;
+    if (!op) {
       fput(file);
+      return Promise.reject(new SyscallError(E.EINVAL, name));
     }
+    const iter = new IovIter(iov);
+    let r: number | Promise<number>;
+    try {
+      r = run_blocking_fast(this.kernelTask, this.clock, (nb) => op(file, iter, nb));
+    } catch (err) {
+      fput(file);
+      return Promise.reject(err);
+    }
+    if (typeof r === 'number') {
+      fput(file);
+      return r < 0 ? Promise.reject(new SyscallError(-r, name)) : Promise.resolve(r);
+    }
+    return r.then(
+      (v) => {
+        fput(file);
+        return check(v, name);
+      },
+      (err: unknown) => {
+        fput(file);
+        throw err;
+      },
+    );
   }
 
   read(fd: number, buf: Uint8Array): Promise<number> {

@@ -46,7 +46,10 @@ export class ScmCookie {
 
 /** scm_set_cred(). */
 export function scm_set_cred(scm: ScmCookie, pid: number, uid: number, gid: number): void {
-  scm.creds = { pid, uid, gid };
+  const c = scm.creds;
+  c.pid = pid;
+  c.uid = uid;
+  c.gid = gid;
 }
 
 /** scm_destroy(): drop the file references the cookie still holds. */

@@ -101,9 +101,36 @@ export function alloc_skb(size: number): SkBuff {
   return new SkBuff(new Uint8Array(size), 0, 0);
 }
 
+// The skb head cache (kmem_cache for skb data): heads of 4 KiB and up come from per-power-of-two
+// free lists of ArrayBuffers, so a bulk transfer neither zeroes nor garbage-collects its buffers.
+const HEAD_CACHE_MIN = 4096;
+const HEAD_CACHE_DEPTH = 32;
+const headCache: ArrayBuffer[][] = [];
+
+function head_alloc(size: number): Uint8Array {
+  if (size < HEAD_CACHE_MIN) return new Uint8Array(size);
+  const order = 32 - Math.clz32(size - 1);
+  const free = headCache[order];
+  const ab = free && free.length ? free.pop()! : new ArrayBuffer(1 << order);
+  const h = new Uint8Array(ab, 0, size);
+  if (free && ab.byteLength) h.fill(0);
+  return h;
+}
+
+function head_free(head: Uint8Array): void {
+  const ab = head.buffer as ArrayBuffer;
+  const len = ab.byteLength;
+  if (len < HEAD_CACHE_MIN || (len & (len - 1)) !== 0) return;
+  const order = 31 - Math.clz32(len);
+  const free = (headCache[order] ??= []);
+  if (free.length < HEAD_CACHE_DEPTH) free.push(ab);
+}
+
+const EMPTY_HEAD = new Uint8Array(0);
+
 /** alloc_skb_with_frags(): room for `header_len + data_len` bytes, charged as Linux charges it. */
 export function alloc_skb_with_frags(header_len: number, data_len: number): SkBuff {
-  const skb = new SkBuff(new Uint8Array(header_len + data_len), 0, 0);
+  const skb = new SkBuff(head_alloc(header_len + data_len), 0, 0);
   skb.truesize = skb_truesize_for(header_len, data_len);
   return skb;
 }
@@ -116,6 +143,11 @@ export function kfree_skb(skb: SkBuff): void {
     d(skb);
   }
   skb.sk = null;
+  if (skb.head.length >= HEAD_CACHE_MIN) {
+    head_free(skb.head);
+    skb.head = EMPTY_HEAD;
+    skb.data = skb.tail = 0;
+  }
 }
 export const consume_skb = kfree_skb;
 
