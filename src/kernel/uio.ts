@@ -1,6 +1,9 @@
 // struct iov_iter over user buffers (include/linux/uio.h): the position of a copy that may be
 // resumed, so a call that blocks half-way continues where it stopped.
 
+/** UIO_MAXIOV: the most iovecs one call takes (import_iovec: EINVAL, EMSGSIZE for msghdrs). */
+export const UIO_MAXIOV = 1024;
+
 /** Copies up to this many bytes go byte by byte: cheaper than making a subarray view for set(). */
 const SMALL_COPY = 64;
 

@@ -7,7 +7,7 @@ import type { Clock } from '../kernel/time.js';
 import { MAX_SCHEDULE_TIMEOUT, NSEC_PER_MSEC } from '../kernel/time.js';
 import { run_as, run_blocking, run_blocking_fast } from '../kernel/sched.js';
 import { fput } from '../kernel/file_table.js';
-import { IovIter } from '../kernel/uio.js';
+import { IovIter, UIO_MAXIOV } from '../kernel/uio.js';
 import { do_vfs_ioctl } from '../kernel/ioctl.js';
 import { do_poll, do_select, type PollFd } from '../kernel/select.js';
 import { do_epoll_create, do_epoll_ctl, do_epoll_wait } from '../kernel/eventpoll.js';
@@ -217,9 +217,11 @@ export class Task {
 
   private sendmsgNamed(name: string, fd: number, m: SendMsg, flags: number): Promise<number> {
     const msg = this.buildSendMsg(m);
-    return this.withSock(name, fd, (sock) =>
-      this.blocking(name, (nb) => net.do_sendmsg(sock, msg, flags, nb)),
-    );
+    return this.withSock(name, fd, (sock) => {
+      // The fd is looked up before the msghdr is copied in (___sys_sendmsg).
+      if (m.iov.length > UIO_MAXIOV) throw new SyscallError(E.EMSGSIZE, name);
+      return this.blocking(name, (nb) => net.do_sendmsg(sock, msg, flags, nb));
+    });
   }
 
   /** sendmmsg(): returns how many messages were sent; an error on the first one throws. */
@@ -263,12 +265,13 @@ export class Task {
       msg.msg_control = new Uint8Array(m.controllen);
       msg.msg_controllen = m.controllen;
     }
-    const n = await this.withSock(name, fd, (sock) =>
-      this.blocking(name, (nb) => {
+    const n = await this.withSock(name, fd, (sock) => {
+      if (m.iov.length > UIO_MAXIOV) throw new SyscallError(E.EMSGSIZE, name);
+      return this.blocking(name, (nb) => {
         msg.msg_control_used = 0;
         return net.do_recvmsg(sock, msg, flags, nb);
-      }),
-    );
+      });
+    });
     const controlBytes = msg.msg_control ? msg.msg_control.slice(0, msg.msg_control_used) : new Uint8Array(0);
     const control: Cmsg[] = [];
     for (const c of cmsgs(controlBytes, controlBytes.length)) {
@@ -358,6 +361,10 @@ export class Task {
   private rw(name: string, fd: number, iov: Uint8Array[], write: boolean): Promise<number> {
     const file = this.kernelTask.files.fget(fd);
     if (!file) return Promise.reject(new SyscallError(E.EBADF, name));
+    if (iov.length > UIO_MAXIOV) {
+      fput(file);
+      return Promise.reject(new SyscallError(E.EINVAL, name));
+    }
     const op = write ? file.f_op.write_iter : file.f_op.read_iter;
     if (!op) {
       fput(file);
