@@ -60,6 +60,10 @@ export interface FileOperations {
   write_iter?(file: File, from: IovIter, nowait: boolean): number;
   poll?(file: File, pt: PollTable | null): number;
   unlocked_ioctl?(file: File, cmd: number, arg: IoctlArg): number;
+  /** The 32-bit ABI's ioctl entry; usernet has one ABI, so it equals unlocked_ioctl. */
+  compat_ioctl?(file: File, cmd: number, arg: IoctlArg): number;
+  /** Send a page of data (sendfile(2) into a socket). */
+  sendpage?(file: File, page: Uint8Array, offset: number, size: number, more: boolean): number;
   release?(inode: Inode, file: File): void;
   /** llseek: sockets have none (no_llseek → ESPIPE). */
   llseek?(file: File, offset: number, whence: number): number;

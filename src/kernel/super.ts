@@ -52,9 +52,19 @@ export function register_filesystem(kernel: Kernel, fs: FileSystemType): number 
   return 0;
 }
 
-/** kern_mount() → vfs_kern_mount(): an internal mount of a registered filesystem. */
-export function kern_mount(kernel: Kernel, type: FileSystemType): VfsMount {
+/** vfs_kern_mount(): get the filesystem's superblock and mount it. */
+export function vfs_kern_mount(kernel: Kernel, type: FileSystemType): VfsMount {
   return new VfsMount(type.get_sb(type, kernel));
+}
+
+/** kern_mount(): an internal mount of a registered filesystem. */
+export function kern_mount(kernel: Kernel, type: FileSystemType): VfsMount {
+  return vfs_kern_mount(kernel, type);
+}
+
+/** simple_statfs(): what statfs(2) says of a pseudo filesystem. */
+export function simple_statfs(sb: SuperBlock): { f_type: number; f_bsize: number; f_namelen: number } {
+  return { f_type: sb.s_magic, f_bsize: 4096, f_namelen: 255 };
 }
 
 /** get_sb_pseudo(): a superblock with one root inode and dentry operations for its names. */

@@ -25,6 +25,11 @@ export class WaitQueueHead {
   last: WaitQueueEntry | null = null;
 }
 
+/** init_waitqueue_head(). */
+export function init_waitqueue_head(wq: WaitQueueHead): void {
+  wq.first = wq.last = null;
+}
+
 /** add_wait_queue(): non-exclusive waiters go first. */
 export function add_wait_queue(wq: WaitQueueHead, e: WaitQueueEntry): void {
   e.flags &= ~WQ_FLAG_EXCLUSIVE;

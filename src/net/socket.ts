@@ -17,6 +17,7 @@ import {
   AF_MAX,
   MSG_CMSG_CLOEXEC,
   MSG_DONTWAIT,
+  MSG_MORE,
   SIZEOF_SOCKADDR_STORAGE,
   SOCK_CLOEXEC,
   SOCK_MAX,
@@ -345,9 +346,20 @@ function sock_ioctl(file: File, cmd: number, arg: IoctlArg): number {
   return sock.ops ? sock.ops.ioctl(sock, cmd, arg) : -E.ENOTTY;
 }
 
+/** compat_sock_ioctl(): one ABI here, so the same as sock_ioctl. */
+const compat_sock_ioctl = sock_ioctl;
+
 /** sock_close(): the last reference to the file is gone. */
 function sock_close(_inode: Inode, file: File): void {
   sock_release(file.private_data as Socket);
+}
+
+/** sock_sendpage(): kernel_sendpage() on the socket; MSG_MORE when more pages follow. */
+function sock_sendpage(file: File, page: Uint8Array, offset: number, size: number, more: boolean): number {
+  const sock = file.private_data as Socket;
+  let flags = file.f_flags & O_NONBLOCK ? MSG_DONTWAIT : 0;
+  if (more) flags |= MSG_MORE;
+  return sock.ops ? sock.ops.sendpage(sock, page, offset, size, flags) : -E.ENOTSOCK;
 }
 
 /** sock_mmap(): the family decides (every family here answers ENODEV). */
@@ -384,7 +396,9 @@ export const socket_file_ops: FileOperations = {
   write_iter: sock_write_iter,
   poll: sock_poll,
   unlocked_ioctl: sock_ioctl,
+  compat_ioctl: compat_sock_ioctl,
   mmap: sock_mmap,
+  sendpage: sock_sendpage,
   open: sock_no_open,
   release: sock_close,
   fasync: sock_fasync,

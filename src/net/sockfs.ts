@@ -10,6 +10,7 @@ import {
   kill_anon_super,
   new_inode_pseudo,
   register_filesystem,
+  simple_statfs,
   type DentryOperations,
   type FileSystemType,
   type SuperBlock,
@@ -59,7 +60,7 @@ function sock_destroy_inode(inode: Inode): void {
 export const sockfs_ops: SuperOperations = {
   alloc_inode: sock_alloc_inode,
   destroy_inode: sock_destroy_inode,
-  statfs: () => ({ f_type: SOCKFS_MAGIC, f_bsize: 4096, f_namelen: 255 }),
+  statfs: simple_statfs,
 };
 
 /** sockfs_delete_dentry(): socket dentries are never cached. */
