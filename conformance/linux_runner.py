@@ -374,6 +374,13 @@ def make_data(spec):
     raise ScenarioError("bad data %r" % (spec,))
 
 
+def iov_list(spec):
+    """An iovec list: a list, or {"repeat": element, "count": n}."""
+    if isinstance(spec, dict):
+        return [spec["repeat"]] * spec["count"]
+    return spec
+
+
 def _escape(b):
     out = []
     for x in b:
@@ -556,8 +563,12 @@ def _parse_cmsgs(ctx, buf, used, names):
             c["type"] = "SCM_CREDENTIALS"
             pid, uid, gid = struct.unpack_from("=iII", data, 0)
             c["cred"] = {"pid": "self" if pid == os.getpid() else pid, "uid": uid, "gid": gid}
+        elif level == socket.SOL_SOCKET and ctype == const("SCM_CREDENTIALS"):
+            # Cut short by MSG_CTRUNC: only the length (the bytes start with the pid).
+            c["type"] = "SCM_CREDENTIALS"
+            c["data"] = "len:%d" % len(data)
         else:
-            c["type"] = "SCM_CREDENTIALS" if ctype == const("SCM_CREDENTIALS") else ctype
+            c["type"] = ctype
             c["data"] = "hex:" + data.hex()
         out.append(c)
         off += (ln + 7) & ~7
@@ -567,7 +578,7 @@ def _parse_cmsgs(ctx, buf, used, names):
 def _msghdr(ctx, m, keep):
     """A struct msghdr for sending, from {"iov": [...], "name": addr, "control": [...]}."""
     h = Msghdr()
-    datas = [make_data(d) for d in m.get("iov", [])]
+    datas = [make_data(d) for d in iov_list(m.get("iov", []))]
     bufs = [(_buf(d), len(d)) for d in datas]
     iov = _iovecs(bufs)
     keep.extend([bufs, iov])
@@ -589,7 +600,7 @@ def _msghdr(ctx, m, keep):
 
 
 def _recv_hdr(m, keep):
-    sizes = m.get("iov", [m.get("size", 0)])
+    sizes = iov_list(m.get("iov", [m.get("size", 0)]))
     bufs = [(ctypes.create_string_buffer(max(s, 1)), s) for s in sizes]
     iov = _iovecs(bufs)
     name = ctypes.create_string_buffer(128)
@@ -696,7 +707,7 @@ def run_step(ctx, st):
         n = check(L.sendto(ctx.fd(st["fd"]), b, len(d), value(st.get("flags", 0)), ab, an))
         return {"ret": n}
     if call in ("writev",):
-        datas = [make_data(x) for x in st.get("iov", [])]
+        datas = [make_data(x) for x in iov_list(st.get("iov", []))]
         bufs = [(_buf(x), len(x)) for x in datas]
         iov = _iovecs(bufs)
         return {"ret": check(L.writev(ctx.fd(st["fd"]), iov, len(bufs)))}
@@ -726,7 +737,7 @@ def run_step(ctx, st):
         n = check(L.recvfrom(ctx.fd(st["fd"]), b, size, value(st.get("flags", 0)), name, ctypes.byref(ln)))
         return {"ret": n, "data": fmt_data(b.raw[: min(n, size)]), "addr": ctx.parse_addr(name, ln.value)}
     if call == "readv":
-        sizes = st.get("iov", [])
+        sizes = iov_list(st.get("iov", []))
         bufs = [(ctypes.create_string_buffer(max(s, 1)), s) for s in sizes]
         iov = _iovecs(bufs)
         n = check(L.readv(ctx.fd(st["fd"]), iov, len(bufs)))
@@ -849,7 +860,8 @@ def run_step(ctx, st):
         return {"ret": 0}
     if call == "epoll_wait":
         maxev = value(st.get("maxevents", 16))
-        arr = (EpollEvent * max(maxev, 1))()
+        # The kernel writes at most as many events as are ready; a huge maxevents needs no room.
+        arr = (EpollEvent * min(max(maxev, 1), 1024))()
         n = check(L.epoll_wait(ctx.fd(st["epfd"]), arr, maxev, _timeout_ms(st)))
         return {"ret": n, "events": [{"events": decode_bits(arr[i].events, EPOLL_NAMES), "data": arr[i].data}
                                      for i in range(n)]}

@@ -218,8 +218,12 @@ class Ctx {
         out.type = 'SCM_CREDENTIALS';
         const cr = c.cred ?? decodeCred(data);
         out.cred = { pid: cr.pid === this.task.pid ? 'self' : cr.pid, uid: cr.uid >>> 0, gid: cr.gid >>> 0 };
+      } else if (c.level === constant('SOL_SOCKET') && c.type === constant('SCM_CREDENTIALS')) {
+        // Cut short by MSG_CTRUNC: only the length (the bytes start with the pid).
+        out.type = 'SCM_CREDENTIALS';
+        out.data = `len:${data.length}`;
       } else {
-        out.type = c.type === constant('SCM_CREDENTIALS') ? 'SCM_CREDENTIALS' : c.type;
+        out.type = c.type;
         out.data = 'hex:' + hex(data);
       }
       return out;
@@ -257,8 +261,17 @@ function gather(bufs: Uint8Array[], n: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** An iovec list: a list, or {"repeat": element, "count": n}. */
+function iovList(spec: unknown): unknown[] {
+  if (spec === undefined || spec === null) return [];
+  if (Array.isArray(spec)) return spec;
+  const o = spec as { repeat: unknown; count: number };
+  return new Array<unknown>(o.count).fill(o.repeat);
+}
+
 function recvBufs(m: Record<string, unknown>): Uint8Array[] {
-  const sizes = Array.isArray(m.iov) ? (m.iov as number[]) : [typeof m.size === 'number' ? m.size : 0];
+  const sizes =
+    m.iov !== undefined ? (iovList(m.iov) as number[]) : [typeof m.size === 'number' ? m.size : 0];
   return sizes.map((s) => new Uint8Array(s));
 }
 
@@ -267,7 +280,7 @@ function num(v: unknown, dflt = 0): number {
 }
 
 function sendMsg(ctx: Ctx, m: Record<string, unknown>): SendMsg {
-  const iov = ((m.iov as unknown[]) ?? []).map((d) => makeData(d));
+  const iov = iovList(m.iov).map((d) => makeData(d));
   const out: SendMsg = { iov };
   const name = ctx.sockaddr(m.name as AddrSpec | undefined);
   if (name) out.name = name;
@@ -347,7 +360,7 @@ async function runStep(ctx: Ctx, st: Step): Promise<StepResult> {
       return {
         ret: await t.writev(
           fd(),
-          ((st.iov as unknown[]) ?? []).map((d) => makeData(d)),
+          iovList(st.iov).map((d) => makeData(d)),
         ),
       };
     case 'sendmsg':
@@ -368,7 +381,7 @@ async function runStep(ctx: Ctx, st: Step): Promise<StepResult> {
       return { ret: r.n, data: fmtData(buf.subarray(0, Math.min(r.n, buf.length))), addr: ctx.addr(r.addr) };
     }
     case 'readv': {
-      const bufs = ((st.iov as number[]) ?? []).map((s) => new Uint8Array(s));
+      const bufs = (iovList(st.iov) as number[]).map((s) => new Uint8Array(s));
       const n = await t.readv(fd(), bufs);
       return { ret: n, data: fmtData(gather(bufs, n)) };
     }

@@ -13,6 +13,13 @@ export interface NetNamespace {
   readonly kernel: Kernel;
 }
 
+/** struct user_struct: what the kernel counts per user. */
+export class UserStruct {
+  /** Files this user has in flight in SCM_RIGHTS messages (too_many_unix_fds). */
+  unix_inflight = 0;
+  constructor(readonly uid: number) {}
+}
+
 export class Kernel {
   readonly sysctl = new SysctlTable();
   readonly vfs = new Vfs();
@@ -20,6 +27,8 @@ export class Kernel {
   sysctl_nr_open = NR_OPEN;
   private last_pid = 0;
   private last_ino = 0;
+  /** struct user_struct per uid (find_user / alloc_uid): per-user accounting. */
+  readonly users = new Map<number, UserStruct>();
   /** register_filesystem()'s list (/proc/filesystems). */
   readonly filesystems = new Map<string, FileSystemType>();
   /** The host's network namespace (init_net), installed by the net layer at boot. */
@@ -36,6 +45,13 @@ export class Kernel {
       min: 64,
       max: 0x7fffffff,
     });
+  }
+
+  /** alloc_uid(): the user_struct of `uid`. */
+  alloc_uid(uid: number): UserStruct {
+    let u = this.users.get(uid);
+    if (!u) this.users.set(uid, (u = new UserStruct(uid)));
+    return u;
   }
 
   /** alloc_pid(). */

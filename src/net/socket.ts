@@ -551,12 +551,19 @@ export function __sys_getname(task: TaskStruct, fd: number, addr: Uint8Array, pe
   return with_sock(task, fd, (sock) => sock.ops!.getname(sock, addr, peer));
 }
 
+/** ____sys_sendmsg()'s on-stack control buffer: sizeof(struct cmsghdr) + 20. */
+const CTL_ONSTACK = 36;
+
 /** ___sys_sendmsg() on a held socket: sendmsg(2), sendto(2), send(2). May sleep. */
 export function do_sendmsg(sock: Socket, msg: Msghdr, flags: number, noblock: boolean): number {
   if (msg.msg_namelen) {
     const err = move_addr_to_kernel(msg.msg_name, msg.msg_namelen);
     if (err < 0) return err;
   }
+  // The control buffer is copied into kernel memory charged to the socket (sock_kmalloc):
+  // beyond the on-stack buffer it may not exceed net.core.optmem_max.
+  if (msg.msg_controllen > CTL_ONSTACK && msg.msg_controllen > sock.sk!.sk_net.core.sysctl_optmem_max)
+    return -E.ENOBUFS;
   msg.msg_flags = flags & ~MSG_CMSG_CLOEXEC;
   if (sock.file!.f_flags & O_NONBLOCK || noblock) msg.msg_flags |= MSG_DONTWAIT;
   return sock_sendmsg(sock, msg);

@@ -2,6 +2,7 @@
 // (__scm_send) and out (scm_recv, scm_detach_fds).
 
 import type { File } from '../../kernel/fs.js';
+import type { UserStruct } from '../../kernel/kernel.js';
 import { fput, get_file } from '../../kernel/file_table.js';
 import { current } from '../../kernel/sched.js';
 import { Msghdr, put_cmsg } from '../socket.js';
@@ -29,6 +30,8 @@ export const OVERFLOWGID = 65534;
 export interface ScmFpList {
   count: number;
   fp: File[];
+  /** The sending user, charged for the files while they are in flight. */
+  user: UserStruct;
 }
 
 /** struct scm_creds (pid kept as a number: no pid namespaces here). */
@@ -65,7 +68,10 @@ function scm_fp_copy(data: Uint8Array, scm: ScmCookie): number {
   const num = data.length >> 2;
   if (num <= 0) return 0;
   if (num > SCM_MAX_FD) return -E.EINVAL;
-  if (!scm.fp) scm.fp = { count: 0, fp: [] };
+  if (!scm.fp) {
+    const t = current();
+    scm.fp = { count: 0, fp: [], user: t.kernel.alloc_uid(t.cred.uid) };
+  }
   const fpl = scm.fp;
   if (fpl.count + num > SCM_MAX_FD) return -E.EINVAL;
   const dv = new DataView(data.buffer, data.byteOffset, data.length);

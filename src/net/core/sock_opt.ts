@@ -49,10 +49,7 @@ function sock_set_timeout(sk: Sock, which: 'rcv' | 'snd', optval: Uint8Array, op
   if (tv_usec < 0n || tv_usec >= BigInt(USEC_PER_SEC)) return -E.EDOM;
   let val: number;
   if (tv_sec < 0n) val = 0;
-  else if (
-    (tv_sec || tv_usec) &&
-    tv_sec < BigInt(Math.floor(Number.MAX_SAFE_INTEGER / HZ / NSEC_PER_JIFFY))
-  ) {
+  else if ((tv_sec || tv_usec) && tv_sec < 0x7fffffffffffffffn / BigInt(HZ) - 1n) {
     const jiffies = Number(tv_sec) * HZ + Math.ceil(Number(tv_usec) / (USEC_PER_SEC / HZ));
     val = jiffies * NSEC_PER_JIFFY;
   } else val = MAX_SCHEDULE_TIMEOUT;

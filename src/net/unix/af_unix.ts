@@ -60,7 +60,7 @@ import {
 } from '../socket.js';
 import { get_file, fput } from '../../kernel/file_table.js';
 import type { Cred } from '../../kernel/cred.js';
-import { unix_gc, unix_inflight, unix_notinflight } from './garbage.js';
+import { too_many_unix_fds, unix_gc, unix_inflight, unix_notinflight } from './garbage.js';
 
 const SUN_PATH_OFFSET = 2; // offsetof(struct sockaddr_un, sun_path)
 /** UNIX_SKB_FRAGS_SZ: the most a stream skb carries in page fragments. */
@@ -433,7 +433,7 @@ function unix_destruct_scm(skb: SkBuff): void {
 
 function unix_detach_fds_files(fp: ScmFpList): void {
   for (const f of fp.fp) {
-    unix_notinflight(f);
+    unix_notinflight(fp.user, f);
     fput(f);
   }
 }
@@ -441,9 +441,10 @@ function unix_detach_fds_files(fp: ScmFpList): void {
 /** unix_attach_fds(): the skb takes the cookie's file references; sockets among them are in flight. */
 function unix_attach_fds(scm: ScmCookie, skb: SkBuff): number {
   const fp = scm.fp!;
+  if (too_many_unix_fds(fp.user)) return -E.ETOOMANYREFS;
   const cb = UNIXCB(skb);
-  cb.fp = { count: fp.count, fp: fp.fp.slice() };
-  for (const f of cb.fp.fp) unix_inflight(f);
+  cb.fp = { count: fp.count, fp: fp.fp.slice(), user: fp.user };
+  for (const f of cb.fp.fp) unix_inflight(fp.user, f);
   // The skb now owns the references; the cookie lets go without dropping them.
   scm.fp = null;
   return 0;
@@ -454,14 +455,14 @@ function unix_detach_fds(scm: ScmCookie, skb: SkBuff): void {
   const cb = UNIXCB(skb);
   const fp = cb.fp!;
   cb.fp = null;
-  for (const f of fp.fp) unix_notinflight(f);
+  for (const f of fp.fp) unix_notinflight(fp.user, f);
   scm.fp = fp;
 }
 
 /** unix_peek_fds(): MSG_PEEK gets its own references; the skb keeps the originals. */
 function unix_peek_fds(scm: ScmCookie, skb: SkBuff): void {
   const fp = UNIXCB(skb).fp!;
-  scm.fp = { count: fp.count, fp: fp.fp.map((f) => get_file(f)) };
+  scm.fp = { count: fp.count, fp: fp.fp.map((f) => get_file(f)), user: fp.user };
 }
 
 /** unix_scm_to_skb(). */
@@ -900,7 +901,11 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
       err = ebox.v;
       break;
     }
-    unix_scm_to_skb(scm, skb, !fds_sent);
+    err = unix_scm_to_skb(scm, skb, !fds_sent);
+    if (err) {
+      kfree_skb(skb);
+      break;
+    }
     fds_sent = true;
     iter.copy_from_iter(skb.head, skb.put(size), size);
     if (sock_flag(other, SOCK_DEAD) || other.sk_shutdown & S.RCV_SHUTDOWN) {
@@ -936,7 +941,11 @@ function queue_oob(
   const ebox = { v: 0 };
   const skb = sock_alloc_send_pskb(sock.sk!, 1, 0, noblock, ebox);
   if (!skb) return ebox.v;
-  unix_scm_to_skb(scm, skb, !fds_sent);
+  const err = unix_scm_to_skb(scm, skb, !fds_sent);
+  if (err) {
+    kfree_skb(skb);
+    return err;
+  }
   msg.msg_iter.copy_from_iter(skb.head, skb.put(1), 1);
   if (sock_flag(other, SOCK_DEAD) || other.sk_shutdown & S.RCV_SHUTDOWN) {
     kfree_skb(skb);
@@ -1167,7 +1176,11 @@ function unix_dgram_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
   const ebox = { v: 0 };
   const skb = sock_alloc_send_pskb(sk, Math.max(0, len - data_len), Math.min(data_len, len), noblock, ebox);
   if (!skb) return fail(ebox.v);
-  unix_scm_to_skb(scm, skb, true);
+  err = unix_scm_to_skb(scm, skb, true);
+  if (err) {
+    kfree_skb(skb);
+    return fail(err);
+  }
   msg.msg_iter.copy_from_iter(skb.head, skb.put(len), len);
   maybe_add_creds(skb, sock, other);
   other.sk_receive_queue.tail(skb);

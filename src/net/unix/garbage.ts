@@ -3,6 +3,9 @@
 // can never be received: such cycles are found and their queues purged.
 
 import type { File } from '../../kernel/fs.js';
+import type { UserStruct } from '../../kernel/kernel.js';
+import { current } from '../../kernel/sched.js';
+import { CAP_SYS_ADMIN, CAP_SYS_RESOURCE } from '../../uapi/capability.js';
 import { sock_from_file } from '../socket.js';
 import { S_ISSOCK } from '../../kernel/fs.js';
 import type { Net } from '../core/net_namespace.js';
@@ -19,8 +22,9 @@ export function unix_get_socket(file: File): UnixSock | null {
   return unix_sk(sock.sk);
 }
 
-/** unix_inflight(): a file goes into a message. */
-export function unix_inflight(file: File): void {
+/** unix_inflight(): a file goes into a message; its sender is charged for it. */
+export function unix_inflight(user: UserStruct, file: File): void {
+  user.unix_inflight++;
   const u = unix_get_socket(file);
   if (!u) return;
   const ns = unx(u.sk_net);
@@ -29,12 +33,24 @@ export function unix_inflight(file: File): void {
 }
 
 /** unix_notinflight(): a file leaves a message (received or freed). */
-export function unix_notinflight(file: File): void {
+export function unix_notinflight(user: UserStruct, file: File): void {
+  user.unix_inflight--;
   const u = unix_get_socket(file);
   if (!u) return;
   const ns = unx(u.sk_net);
   if (--u.inflight === 0) ns.inflight_list.delete(u);
   ns.tot_inflight--;
+}
+
+/**
+ * too_many_unix_fds(): a user may keep at most RLIMIT_NOFILE files in flight, unless privileged
+ * (the bound that keeps in-flight fds from escaping the fd limit).
+ */
+export function too_many_unix_fds(user: UserStruct): boolean {
+  const t = current();
+  if (user.unix_inflight > t.files.rlimit_nofile)
+    return !t.cred.has_cap(CAP_SYS_RESOURCE) && !t.cred.has_cap(CAP_SYS_ADMIN);
+  return false;
 }
 
 function forEachInflightChild(u: UnixSock, fn: (child: UnixSock) => void): void {
