@@ -160,34 +160,8 @@ export async function run_blocking(
   task: TaskStruct,
   clock: Clock,
   fn: (noblock: boolean) => number,
-  deadline = -1,
 ): Promise<number> {
-  for (;;) {
-    const s = new Sleeper();
-    const prev = current_task;
-    const prevSleeper = current_sleeper;
-    current_task = task;
-    current_sleeper = s;
-    let r: number;
-    try {
-      r = fn(false);
-    } catch (err) {
-      s.finish();
-      throw err;
-    } finally {
-      current_task = prev;
-      current_sleeper = prevSleeper;
-    }
-    if (r !== -EAGAIN || s.n === 0) {
-      s.finish();
-      return r;
-    }
-    if (deadline < 0) deadline = s.timeo === MAX_SCHEDULE_TIMEOUT ? s.timeo : clock.now() + s.timeo;
-    const timedOut = await sleep(s, clock, deadline);
-    s.finish();
-    if (task.exited) return -EAGAIN;
-    if (timedOut) return run_as(task, () => fn(true));
-  }
+  return run_blocking_fast(task, clock, fn);
 }
 
 function sleep(s: Sleeper, clock: Clock, deadline: number): Promise<boolean> {

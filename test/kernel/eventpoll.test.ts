@@ -5,8 +5,7 @@ import { VirtualClock, Timer, NSEC_PER_MSEC, MAX_SCHEDULE_TIMEOUT } from '../../
 import { Prandom } from '../../src/kernel/random.js';
 import { TaskStruct } from '../../src/kernel/task.js';
 import { Cred } from '../../src/kernel/cred.js';
-import { File, Inode, poll_wait, type FileOperations, type PollTable } from '../../src/kernel/fs.js';
-import { WaitQueueHead, wake_up_interruptible_poll } from '../../src/kernel/wait.js';
+import { File, Inode } from '../../src/kernel/fs.js';
 import { run_blocking } from '../../src/kernel/sched.js';
 import { do_poll, type PollFd } from '../../src/kernel/select.js';
 import {
@@ -34,37 +33,9 @@ import {
 import { EBADF, EEXIST, EFAULT, EINVAL, ELOOP, ENOENT, EPERM } from '../../src/uapi/errno.js';
 import { O_RDWR } from '../../src/uapi/fcntl.js';
 
+import { Fake, fake_fops } from './fake_file.js';
+
 const MS = NSEC_PER_MSEC;
-
-/** A pollable file whose readiness the test sets by hand. */
-class Fake {
-  readonly wq = new WaitQueueHead();
-  mask = 0;
-  released = 0;
-  file!: File;
-  /** Change the readiness and wake the queue with `key` (the new mask by default). */
-  set(mask: number, key = mask): void {
-    this.mask = mask;
-    wake_up_interruptible_poll(this.wq, key);
-  }
-  waiters(): number {
-    let n = 0;
-    for (let e = this.wq.first; e; e = e.next) n++;
-    return n;
-  }
-}
-
-const fake_fops: FileOperations = {
-  name: 'fake_fops',
-  poll(file: File, pt: PollTable | null): number {
-    const s = file.private_data as Fake;
-    poll_wait(file, s.wq, pt);
-    return s.mask;
-  },
-  release(_inode: Inode, file: File): void {
-    (file.private_data as Fake).released++;
-  },
-};
 
 function world() {
   const clock = new VirtualClock();

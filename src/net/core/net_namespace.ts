@@ -23,38 +23,22 @@ export class Net {
   readonly proto_state = new Map<string, unknown>();
 
   constructor(public readonly kernel: Kernel) {
-    const s = kernel.sysctl;
+    // net.core.* entries: read and written straight into NetnsCore.
+    const entries: [string, keyof NetnsCore][] = [
+      ['net.core.rmem_max', 'sysctl_rmem_max'],
+      ['net.core.wmem_max', 'sysctl_wmem_max'],
+      ['net.core.rmem_default', 'sysctl_rmem_default'],
+      ['net.core.wmem_default', 'sysctl_wmem_default'],
+      ['net.core.optmem_max', 'sysctl_optmem_max'],
+      ['net.core.somaxconn', 'sysctl_somaxconn'],
+    ];
     const c = this.core;
-    const int = { min: 0, max: 0x7fffffff };
-    s.register('net.core.rmem_max', {
-      get: () => c.sysctl_rmem_max,
-      set: (v) => (c.sysctl_rmem_max = v),
-      ...int,
-    });
-    s.register('net.core.wmem_max', {
-      get: () => c.sysctl_wmem_max,
-      set: (v) => (c.sysctl_wmem_max = v),
-      ...int,
-    });
-    s.register('net.core.rmem_default', {
-      get: () => c.sysctl_rmem_default,
-      set: (v) => (c.sysctl_rmem_default = v),
-      ...int,
-    });
-    s.register('net.core.wmem_default', {
-      get: () => c.sysctl_wmem_default,
-      set: (v) => (c.sysctl_wmem_default = v),
-      ...int,
-    });
-    s.register('net.core.optmem_max', {
-      get: () => c.sysctl_optmem_max,
-      set: (v) => (c.sysctl_optmem_max = v),
-      ...int,
-    });
-    s.register('net.core.somaxconn', {
-      get: () => c.sysctl_somaxconn,
-      set: (v) => (c.sysctl_somaxconn = v),
-      ...int,
-    });
+    for (const [name, field] of entries)
+      kernel.sysctl.register(name, {
+        get: () => c[field],
+        set: (v) => (c[field] = v),
+        min: 0,
+        max: 0x7fffffff,
+      });
   }
 }
