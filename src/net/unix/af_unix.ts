@@ -555,6 +555,11 @@ function unix_recvq_full(sk: Sock): boolean {
 /** The embryo socket a connect request skb carries (skb->sk of the request). */
 const embryoOf = new WeakMap<SkBuff, UnixSock>();
 
+/** The not-yet-accepted socket a listener's queued skb stands for. */
+export function unix_embryo(skb: SkBuff): UnixSock | null {
+  return embryoOf.get(skb) ?? null;
+}
+
 /** unix_stream_connect(). */
 function unix_stream_connect(sock: Socket, addr: Uint8Array, addr_len: number, flags: number): number {
   const sk = unix_sk(sock.sk!);
@@ -659,11 +664,13 @@ function unix_accept(sock: Socket, newsock: Socket, flags: number, _kern: boolea
   const noblock = (flags & 0o4000) !== 0;
   const skb = sk.sk_receive_queue.peek();
   if (!skb) {
+    // skb_recv_datagram(): an error, or EAGAIN without sleeping; a sleeper that finds the
+    // listener shut down gets no skb and no error, which accept turns into EINVAL.
     const err = sock_error(sk);
     if (err) return err;
-    if (sk.sk_shutdown & S.RCV_SHUTDOWN) return -E.EINVAL;
     const timeo = sock_rcvtimeo(sk, noblock);
     if (!timeo) return -E.EAGAIN;
+    if (sk.sk_shutdown & S.RCV_SHUTDOWN) return -E.EINVAL;
     prepare_to_wait(sk_wq(sk)!, timeo, true);
     return -E.EAGAIN;
   }
@@ -879,14 +886,15 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
     scm_destroy(scm);
     return sk.sk_state === TCP_ESTABLISHED ? -E.EISCONN : -E.EOPNOTSUPP;
   }
+  // A call resumed after sleeping reports what it already sent (Linux's `sent ?: err`).
   const other = sk.peer;
   if (!other) {
     scm_destroy(scm);
-    return -E.ENOTCONN;
+    return before || -E.ENOTCONN;
   }
   if (sk.sk_shutdown & S.SEND_SHUTDOWN) {
     scm_destroy(scm);
-    return -E.EPIPE;
+    return before || -E.EPIPE;
   }
   let fds_sent = false;
   const ebox = { v: 0 };
@@ -1132,15 +1140,32 @@ function unix_dgram_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
   const noblock = (msg.msg_flags & S.MSG_DONTWAIT) !== 0;
   const timeo = sock_sndtimeo(sk, noblock);
 
-  // Resolve the destination before taking memory, so a sleeping sender holds no skb.
+  // Memory first, as Linux does: a pending error or a full send buffer is reported before the
+  // destination is looked at. The data is copied in only once the destination takes it, so a
+  // call that must sleep for the receiver's queue can start over from the same iterator.
+  let data_len = 0;
+  if (len > SKB_MAX_ALLOC) {
+    data_len = Math.min(len - SKB_MAX_ALLOC, MAX_SKB_FRAGS * PAGE_SIZE);
+    data_len = Math.ceil(data_len / PAGE_SIZE) * PAGE_SIZE;
+  }
+  const ebox = { v: 0 };
+  const skb = sock_alloc_send_pskb(sk, Math.max(0, len - data_len), Math.min(data_len, len), noblock, ebox);
+  if (!skb) return fail(ebox.v);
+  const drop = (e: number): number => {
+    kfree_skb(skb);
+    return fail(e);
+  };
+  err = unix_scm_to_skb(scm, skb, true);
+  if (err) return drop(err);
+
   for (;;) {
     if (!other) {
-      if (!sunaddr) return fail(-E.ECONNRESET);
+      if (!sunaddr) return drop(-E.ECONNRESET);
       const o = unix_find_other(sk.sk_net, sunaddr, msg.msg_namelen, sk.sk_type);
-      if (typeof o === 'number') return fail(o);
+      if (typeof o === 'number') return drop(o);
       other = o;
     }
-    if (!unix_may_send(sk, other)) return fail(-E.EPERM);
+    if (!unix_may_send(sk, other)) return drop(-E.EPERM);
     if (sock_flag(other, SOCK_DEAD)) {
       // The peer died: a connected datagram socket learns it here.
       err = 0;
@@ -1153,33 +1178,17 @@ function unix_dgram_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
         err = -E.ECONNREFUSED;
       }
       other = null;
-      if (err) return fail(err);
+      if (err) return drop(err);
       continue;
     }
     break;
   }
-  if (other.sk_shutdown & S.RCV_SHUTDOWN) return fail(-E.EPIPE);
+  if (other.sk_shutdown & S.RCV_SHUTDOWN) return drop(-E.EPIPE);
   if (other !== sk && other.peer !== sk && unix_recvq_full(other)) {
-    if (timeo) {
-      prepare_to_wait(other.peer_wait, timeo);
-      return fail(-E.EAGAIN);
-    }
-    unix_dgram_peer_wake_me(sk, other);
-    return fail(-E.EAGAIN);
-  }
-
-  let data_len = 0;
-  if (len > SKB_MAX_ALLOC) {
-    data_len = Math.min(len - SKB_MAX_ALLOC, MAX_SKB_FRAGS * PAGE_SIZE);
-    data_len = Math.ceil(data_len / PAGE_SIZE) * PAGE_SIZE;
-  }
-  const ebox = { v: 0 };
-  const skb = sock_alloc_send_pskb(sk, Math.max(0, len - data_len), Math.min(data_len, len), noblock, ebox);
-  if (!skb) return fail(ebox.v);
-  err = unix_scm_to_skb(scm, skb, true);
-  if (err) {
-    kfree_skb(skb);
-    return fail(err);
+    // unix_wait_for_peer() when we may sleep; else arrange the POLLOUT wake-up and say EAGAIN.
+    if (timeo) prepare_to_wait(other.peer_wait, timeo);
+    else unix_dgram_peer_wake_me(sk, other);
+    return drop(-E.EAGAIN);
   }
   msg.msg_iter.copy_from_iter(skb.head, skb.put(len), len);
   maybe_add_creds(skb, sock, other);

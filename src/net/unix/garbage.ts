@@ -12,7 +12,8 @@ import type { Net } from '../core/net_namespace.js';
 import { PF_UNIX } from '../../uapi/socket.js';
 import type { SkBuff } from '../core/skbuff.js';
 import { kfree_skb } from '../core/skbuff.js';
-import { unx, unix_sk, type UnixSock, type UnixSkbParms } from './af_unix.js';
+import { unx, unix_embryo, unix_sk, type UnixSock, type UnixSkbParms } from './af_unix.js';
+import { TCP_LISTEN } from '../core/sock.js';
 
 /** unix_get_socket(): the unix sock behind a file, if it is one. */
 export function unix_get_socket(file: File): UnixSock | null {
@@ -53,7 +54,26 @@ export function too_many_unix_fds(user: UserStruct): boolean {
   return false;
 }
 
+/**
+ * The queues whose in-flight files a socket holds: its own, or for a listener the queues of
+ * the connections waiting to be accepted (scan_children()).
+ */
+function* held_queues(u: UnixSock): Generator<UnixSock> {
+  if (u.sk_state !== TCP_LISTEN) {
+    yield u;
+    return;
+  }
+  for (const skb of u.sk_receive_queue) {
+    const embryo = unix_embryo(skb);
+    if (embryo) yield embryo;
+  }
+}
+
 function forEachInflightChild(u: UnixSock, fn: (child: UnixSock) => void): void {
+  for (const q of held_queues(u)) forEachInflightIn(q, fn);
+}
+
+function forEachInflightIn(u: UnixSock, fn: (child: UnixSock) => void): void {
   for (const skb of u.sk_receive_queue) {
     const cb = skb.cb as UnixSkbParms | null;
     if (!cb || !cb.fp) continue;
@@ -106,12 +126,14 @@ export function unix_gc(net: Net): void {
     for (const u of candidates) u.gc_candidate = false;
     // Purge the garbage's queues: dropping the in-flight references closes the cycle's files.
     const hitlist: SkBuff[] = [];
-    for (const u of garbage) {
-      for (const skb of [...u.sk_receive_queue]) {
-        const cb = skb.cb as UnixSkbParms | null;
-        if (cb && cb.fp) {
-          u.sk_receive_queue.unlink(skb);
-          hitlist.push(skb);
+    for (const g of garbage) {
+      for (const u of held_queues(g)) {
+        for (const skb of [...u.sk_receive_queue]) {
+          const cb = skb.cb as UnixSkbParms | null;
+          if (cb && cb.fp) {
+            u.sk_receive_queue.unlink(skb);
+            hitlist.push(skb);
+          }
         }
       }
     }
