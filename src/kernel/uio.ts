@@ -14,11 +14,14 @@ export class IovIter {
   off = 0;
   /** Bytes left. */
   count: number;
+  /** Bytes the iterator started with: `total - count` is what a resumed call already moved. */
+  readonly total: number;
 
   constructor(public readonly iov: readonly Uint8Array[]) {
     let n = 0;
     for (const b of iov) n += b.length;
     this.count = n;
+    this.total = n;
   }
 
   /** copy_to_iter(): copy up to `len` bytes of `src` from `srcOff` into the user buffers. */

@@ -229,7 +229,7 @@ export class Task {
     let sent = 0;
     for (const m of msgs) {
       try {
-        await this.sendmsgNamed('sendmmsg', fd, m, sent ? flags | (S.MSG_DONTWAIT * 0) : flags);
+        await this.sendmsgNamed('sendmmsg', fd, m, flags);
       } catch (err) {
         if (sent) return sent;
         throw err;

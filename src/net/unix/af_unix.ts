@@ -106,7 +106,6 @@ export class UnixSock extends Sock {
   inflight = 0;
   /** GC marks (net/unix/garbage.c). */
   gc_candidate = false;
-  gc_maybe_cycle = false;
   gc_refs = 0;
   /** The inode number shown in /proc/net/unix. */
   ino = 0;
@@ -867,7 +866,7 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
   const sk = unix_sk(sock.sk!);
   const iter = msg.msg_iter;
   // Bytes sent by earlier passes of this call (it slept for buffer space in between).
-  const before = iterDone(iter);
+  const before = iter.total - iter.count;
   let sent = 0;
   const scm = new ScmCookie();
   let err = scm_send(sock, msg, scm);
@@ -1027,7 +1026,7 @@ function unix_stream_recvmsg(sock: Socket, msg: Msghdr, size: number, flags: num
   const noblock = (flags & S.MSG_DONTWAIT) !== 0;
   const iter = msg.msg_iter;
   // What earlier passes of this call already copied (it slept for more data in between).
-  const before = iterDone(iter);
+  const before = iter.total - iter.count;
   const target = Math.max(0, sock_rcvlowat(sk, (flags & S.MSG_WAITALL) !== 0, before + size) - before);
   let copied = 0;
   let err = 0;
@@ -1101,12 +1100,6 @@ function unix_stream_recvmsg(sock: Socket, msg: Msghdr, size: number, flags: num
   }
   scm_destroy(scm);
   return before || err;
-}
-
-function iterDone(iter: { iov: readonly Uint8Array[]; count: number }): number {
-  let n = 0;
-  for (const b of iter.iov) n += b.length;
-  return n - iter.count;
 }
 
 // ——— datagram data —————————————————————————————————————————————————————————————
