@@ -6,6 +6,7 @@ export {
   Task,
   type Linger,
   type Timeval,
+  type Timespec,
   type SockoptValue,
   type SendMsg,
   type RecvMsg,

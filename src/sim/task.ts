@@ -47,6 +47,10 @@ export interface Timeval {
   tv_sec: number;
   tv_usec: number;
 }
+export interface Timespec {
+  tv_sec: number;
+  tv_nsec: number;
+}
 export type SockoptValue = number | Linger | Timeval | Uint8Array;
 
 export interface SendMsg {
@@ -292,11 +296,19 @@ export class Task {
 
   /**
    * recvmmsg(): receive up to `msgs.length` messages. MSG_WAITFORONE makes every message after
-   * the first non-blocking; an error after at least one message ends the batch.
+   * the first non-blocking; an error after at least one message ends the batch. `timeout`, as in
+   * Linux, is only looked at after each message: the batch ends once it has passed.
    */
-  async recvmmsg(fd: number, msgs: RecvMsg[], flags = 0): Promise<RecvResult[]> {
+  async recvmmsg(fd: number, msgs: RecvMsg[], flags = 0, timeout?: Timespec): Promise<RecvResult[]> {
     const out: RecvResult[] = [];
+    let end = Number.POSITIVE_INFINITY;
+    if (timeout) {
+      if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1e9)
+        throw new SyscallError(E.EINVAL, 'recvmmsg');
+      end = this.clock.now() + timeout.tv_sec * 1e9 + timeout.tv_nsec;
+    }
     for (const m of msgs) {
+      if (out.length && this.clock.now() >= end) break;
       let f = flags & ~S.MSG_WAITFORONE;
       if (flags & S.MSG_WAITFORONE && out.length) f |= S.MSG_DONTWAIT;
       try {
@@ -482,6 +494,14 @@ export class Task {
   }
 
   // ——— waiting on many fds ————————————————————————————————————————————————
+
+  /** ppoll(): poll with a timespec timeout (null waits forever). */
+  ppoll(fds: PollFd[], timeout: Timespec | null): Promise<number> {
+    if (timeout && (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1e9))
+      return Promise.reject(new SyscallError(E.EINVAL, 'ppoll'));
+    const t = timeout ? timeout.tv_sec * 1e9 + timeout.tv_nsec : MAX_SCHEDULE_TIMEOUT;
+    return this.blocking('ppoll', (nb) => do_poll(this.kernelTask, fds, t, nb));
+  }
 
   /** poll(): fills each `revents`; `timeoutMs` < 0 waits forever. */
   poll(fds: PollFd[], timeoutMs: number): Promise<number> {

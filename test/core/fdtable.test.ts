@@ -10,7 +10,7 @@ import {
   RLIMIT_NOFILE,
   F_DUPFD,
 } from '../../src/index.js';
-import { F_SETFD, F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR } from '../../src/index.js';
+import { F_SETFD, F_GETFL, F_SETFL, O_NONBLOCK, O_RDWR, SOCK_DGRAM, POLLIN } from '../../src/index.js';
 
 function task() {
   return new World().addHost('h').spawn();
@@ -74,4 +74,26 @@ test('a socket lives until its last fd closes', async () => {
   assert.equal(await t.read(b, buf), 3);
   t.close(a2);
   assert.equal(await t.read(b, buf), 0, 'EOF once the last reference is gone');
+});
+
+test('ppoll waits the timespec on the world clock; recvmmsg stops at its timeout between messages', async () => {
+  const world = new World();
+  const t = world.addHost('h').spawn();
+  const [a, b] = t.socketpair(AF_UNIX, SOCK_DGRAM, 0);
+  const p = [{ fd: a, events: POLLIN, revents: 0 }];
+  const t0 = world.now();
+  assert.equal(await t.ppoll(p, { tv_sec: 0, tv_nsec: 7_000_000 }), 0);
+  assert.equal(world.now() - t0, 7);
+  await assert.rejects(t.ppoll(p, { tv_sec: 0, tv_nsec: 1e9 }), { code: 'EINVAL' });
+  for (const x of [1, 2, 3]) await t.send(b, new Uint8Array([x]));
+  const got = await t.recvmmsg(a, [{ iov: [new Uint8Array(4)] }, { iov: [new Uint8Array(4)] }], 0, {
+    tv_sec: 0,
+    tv_nsec: 0,
+  });
+  assert.equal(got.length, 1, 'an expired timeout ends the batch after the first message');
+  const rest = await t.recvmmsg(a, [{ iov: [new Uint8Array(4)] }, { iov: [new Uint8Array(4)] }]);
+  assert.deepEqual(
+    rest.map((r) => r.n),
+    [1, 1],
+  );
 });
