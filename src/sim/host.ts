@@ -8,6 +8,9 @@ import { TaskStruct } from '../kernel/task.js';
 import { Net } from '../net/core/net_namespace.js';
 import { sock_init } from '../net/sockfs.js';
 import { inet_init } from '../net/ipv4/af_inet.js';
+import { loopback_net_init } from '../drivers/net/loopback.js';
+import { dev_open } from '../net/core/dev.js';
+import type { NetDevice } from '../net/core/netdevice.js';
 import { proc_filesystems } from '../kernel/super.js';
 import { af_unix_init, unix_seq_show } from '../net/unix/af_unix.js';
 import { Task } from './task.js';
@@ -27,6 +30,8 @@ export interface SpawnOptions {
 export class Host {
   readonly kernel: Kernel;
   readonly net: Net;
+  /** The loopback device. */
+  readonly lo: NetDevice;
 
   constructor(
     readonly name: string,
@@ -39,6 +44,9 @@ export class Host {
     sock_init(this.kernel);
     af_unix_init(this.net);
     inet_init(this.net);
+    // Like a booted system, not a bare namespace: `lo` is up.
+    this.lo = loopback_net_init(this.net);
+    dev_open(this.lo);
   }
 
   /** Start a process. */

@@ -2,6 +2,26 @@
 // with headroom (head ≤ data ≤ tail ≤ end), queued on intrusive doubly linked lists.
 
 import type { Sock } from './sock.js';
+import type { NetDevice } from './netdevice.js';
+
+/** skb->pkt_type (include/uapi/linux/if_packet.h). */
+export const PACKET_HOST = 0;
+export const PACKET_BROADCAST = 1;
+export const PACKET_MULTICAST = 2;
+export const PACKET_OTHERHOST = 3;
+export const PACKET_OUTGOING = 4;
+export const PACKET_LOOPBACK = 5;
+
+/** skb->ip_summed. */
+export const CHECKSUM_NONE = 0;
+export const CHECKSUM_UNNECESSARY = 1;
+export const CHECKSUM_COMPLETE = 2;
+export const CHECKSUM_PARTIAL = 3;
+
+/** struct skb_shared_info, as far as sharing goes: how many skbs point at one head. */
+export class SkbSharedInfo {
+  dataref = 1;
+}
 
 /** SKB_DATA_ALIGN(sizeof(struct sk_buff)) and SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), x86_64. */
 export const SKB_HEAD_OVERHEAD = 256;
@@ -48,6 +68,28 @@ export class SkBuff {
   destructor: ((skb: SkBuff) => void) | null = null;
   /** Protocol-private control block (the kernel's skb->cb[48]). */
   cb: unknown = null;
+  /** The device the packet arrived on or leaves by. */
+  dev: NetDevice | null = null;
+  /** The device it first came in on, before any stacking (skb->skb_iif). */
+  skb_iif = 0;
+  /** Link-level protocol (ETH_P_*), host order. */
+  protocol = 0;
+  pkt_type = PACKET_HOST;
+  ip_summed = CHECKSUM_NONE;
+  /** Header offsets into `head`; -1 when unset. */
+  mac_header = -1;
+  network_header = -1;
+  transport_header = -1;
+  /** Arrival or departure time on the world clock (ns). */
+  tstamp = 0;
+  mark = 0;
+  priority = 0;
+  /** The route the packet follows (skb_dst), set by the network layer. */
+  dst: unknown = null;
+  /** Shared head accounting, present once the skb has been cloned. */
+  shinfo: SkbSharedInfo | null = null;
+  /** skb->cloned: the head is shared; write to it only after skb_unshare. */
+  cloned = false;
 
   constructor(
     public head: Uint8Array,
@@ -94,6 +136,91 @@ export class SkBuff {
     this.data += len;
     this.tail += len;
   }
+
+  /** skb_headroom(). */
+  headroom(): number {
+    return this.data;
+  }
+
+  /** skb_tailroom(). */
+  tailroom(): number {
+    return this.head.length - this.tail;
+  }
+
+  /** skb_trim(): cut the data to `len` bytes. */
+  trim(len: number): void {
+    if (len < this.len) this.tail = this.data + len;
+  }
+
+  reset_mac_header(): void {
+    this.mac_header = this.data;
+  }
+  reset_network_header(): void {
+    this.network_header = this.data;
+  }
+  reset_transport_header(): void {
+    this.transport_header = this.data;
+  }
+  set_transport_header(off: number): void {
+    this.transport_header = this.data + off;
+  }
+}
+
+/** skb_clone(): a second skb over the same bytes (the head is shared, not copied). */
+export function skb_clone(skb: SkBuff): SkBuff {
+  const n = new SkBuff(skb.head, skb.data, skb.tail);
+  if (!skb.shinfo) skb.shinfo = new SkbSharedInfo();
+  skb.shinfo.dataref++;
+  n.shinfo = skb.shinfo;
+  n.cloned = skb.cloned = true;
+  n.truesize = skb.truesize;
+  n.dev = skb.dev;
+  n.skb_iif = skb.skb_iif;
+  n.protocol = skb.protocol;
+  n.pkt_type = skb.pkt_type;
+  n.ip_summed = skb.ip_summed;
+  n.mac_header = skb.mac_header;
+  n.network_header = skb.network_header;
+  n.transport_header = skb.transport_header;
+  n.tstamp = skb.tstamp;
+  n.mark = skb.mark;
+  n.priority = skb.priority;
+  n.dst = skb.dst;
+  return n;
+}
+
+/** skb_copy(): a private copy of head and data (same headroom). */
+export function skb_copy(skb: SkBuff): SkBuff {
+  const head = head_alloc(skb.head.length);
+  head.set(skb.head.subarray(0, skb.tail));
+  const n = skb_clone(skb);
+  // Undo the sharing skb_clone set up: the copy owns its own head.
+  if (--skb.shinfo!.dataref === 1) skb.cloned = false;
+  n.head = head;
+  n.shinfo = null;
+  n.cloned = false;
+  return n;
+}
+
+/** skb_unshare(): make the head private before writing to it. */
+export function skb_unshare(skb: SkBuff): SkBuff {
+  if (!skb.cloned || !skb.shinfo || skb.shinfo.dataref === 1) {
+    skb.cloned = false;
+    return skb;
+  }
+  const n = skb_copy(skb);
+  n.sk = skb.sk;
+  n.destructor = skb.destructor;
+  skb.destructor = null;
+  kfree_skb(skb);
+  return n;
+}
+
+/** skb_headers_offset_update-free alloc for the network path: `size` bytes with `headroom` reserved. */
+export function netdev_alloc_skb(headroom: number, size: number): SkBuff {
+  const skb = new SkBuff(head_alloc(headroom + size), 0, 0);
+  skb.reserve(headroom);
+  return skb;
 }
 
 /** alloc_skb(size): an empty skb with `size` bytes of room. */
@@ -103,7 +230,7 @@ export function alloc_skb(size: number): SkBuff {
 
 // The skb head cache (kmem_cache for skb data): heads of 4 KiB and up come from per-power-of-two
 // free lists of ArrayBuffers, so a bulk transfer neither zeroes nor garbage-collects its buffers.
-const HEAD_CACHE_MIN = 4096;
+const HEAD_CACHE_MIN = 1024;
 const HEAD_CACHE_DEPTH = 32;
 const headCache: ArrayBuffer[][] = [];
 
@@ -111,10 +238,13 @@ function head_alloc(size: number): Uint8Array {
   if (size < HEAD_CACHE_MIN) return new Uint8Array(size);
   const order = 32 - Math.clz32(size - 1);
   const free = headCache[order];
-  const ab = free && free.length ? free.pop()! : new ArrayBuffer(1 << order);
-  const h = new Uint8Array(ab, 0, size);
-  if (free && ab.byteLength) h.fill(0);
-  return h;
+  if (free && free.length) {
+    // A recycled head starts zeroed, like a fresh one: nothing of an earlier packet shows.
+    const h = new Uint8Array(free.pop()!, 0, size);
+    h.fill(0);
+    return h;
+  }
+  return new Uint8Array(new ArrayBuffer(1 << order), 0, size);
 }
 
 function head_free(head: Uint8Array): void {
@@ -143,8 +273,12 @@ export function kfree_skb(skb: SkBuff): void {
     d(skb);
   }
   skb.sk = null;
+  skb.dst = null;
+  // A shared head goes back to the pool with its last user only.
+  const shared = skb.shinfo !== null && --skb.shinfo.dataref > 0;
+  if (!shared && skb.head.length >= HEAD_CACHE_MIN) head_free(skb.head);
+  skb.shinfo = null;
   if (skb.head.length >= HEAD_CACHE_MIN) {
-    head_free(skb.head);
     skb.head = EMPTY_HEAD;
     skb.data = skb.tail = 0;
   }
