@@ -85,6 +85,10 @@ export class Sock {
   sk_err_soft = 0;
   sk_flags = 0;
   sk_reuse = 0;
+  /** SO_REUSEPORT. */
+  sk_reuseport = 0;
+  /** SO_NO_CHECK: send UDP without a checksum. */
+  sk_no_check_tx = 0;
   sk_userlocks = 0;
   sk_socket: Socket | null = null;
   sk_prot!: Proto;

@@ -93,7 +93,7 @@ export function sock_setsockopt(
       sk.sk_reuse = valbool ? 1 : 0;
       return 0;
     case S.SO_REUSEPORT:
-      reuseport.set(sk, valbool);
+      sk.sk_reuseport = valbool ? 1 : 0;
       return 0;
     case S.SO_TYPE:
     case S.SO_PROTOCOL:
@@ -127,7 +127,7 @@ export function sock_setsockopt(
       sock_valbool_flag(sk, SOCK_URGINLINE, valbool);
       return 0;
     case S.SO_NO_CHECK:
-      noCheck.set(sk, valbool);
+      sk.sk_no_check_tx = valbool ? 1 : 0;
       return 0;
     case S.SO_PRIORITY:
       if ((val >= 0 && val <= 6) || capable(CAP_NET_RAW) || capable(CAP_NET_ADMIN)) {
@@ -199,13 +199,9 @@ function set_rcvbuf(sk: Sock, val: number): void {
   sk.sk_rcvbuf = Math.max(val * 2, SOCK_MIN_RCVBUF);
 }
 
-// Options kept beside struct sock rather than on it (few sockets set them).
-const reuseport = new WeakMap<Sock, boolean>();
-const noCheck = new WeakMap<Sock, boolean>();
-
 /** sk_reuseport. */
 export function sk_reuseport(sk: Sock): boolean {
-  return reuseport.get(sk) ?? false;
+  return sk.sk_reuseport !== 0;
 }
 
 /** sk_getsockopt() for SOL_SOCKET. */
@@ -270,7 +266,7 @@ export function sock_getsockopt(
       int(sock_flag(sk, SOCK_URGINLINE) ? 1 : 0);
       break;
     case S.SO_NO_CHECK:
-      int(noCheck.get(sk) ? 1 : 0);
+      int(sk.sk_no_check_tx);
       break;
     case S.SO_PRIORITY:
       int(sk.sk_priority);
