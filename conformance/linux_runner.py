@@ -94,6 +94,62 @@ _EXTRA = {
     "SOCK_NONBLOCK": 0o4000,
     "SOL_SOCKET": 1,
     "SOMAXCONN": 4096,
+    # IPv4 (include/uapi/linux/in.h, icmp.h, errqueue.h, udp.h)
+    "SOL_IP": 0,
+    "SOL_UDP": 17,
+    "SOL_RAW": 255,
+    "IP_TOS": 1,
+    "IP_TTL": 2,
+    "IP_HDRINCL": 3,
+    "IP_OPTIONS": 4,
+    "IP_ROUTER_ALERT": 5,
+    "IP_RECVOPTS": 6,
+    "IP_RETOPTS": 7,
+    "IP_PKTINFO": 8,
+    "IP_PKTOPTIONS": 9,
+    "IP_MTU_DISCOVER": 10,
+    "IP_RECVERR": 11,
+    "IP_RECVTTL": 12,
+    "IP_RECVTOS": 13,
+    "IP_MTU": 14,
+    "IP_FREEBIND": 15,
+    "IP_PASSSEC": 18,
+    "IP_TRANSPARENT": 19,
+    "IP_RECVORIGDSTADDR": 20,
+    "IP_MINTTL": 21,
+    "IP_NODEFRAG": 22,
+    "IP_CHECKSUM": 23,
+    "IP_BIND_ADDRESS_NO_PORT": 24,
+    "IP_RECVFRAGSIZE": 25,
+    "IP_RECVERR_RFC4884": 26,
+    "IP_MULTICAST_TTL": 33,
+    "IP_MULTICAST_LOOP": 34,
+    "IP_MULTICAST_ALL": 49,
+    "IP_UNICAST_IF": 50,
+    "IP_PMTUDISC_DONT": 0,
+    "IP_PMTUDISC_WANT": 1,
+    "IP_PMTUDISC_DO": 2,
+    "IP_PMTUDISC_PROBE": 3,
+    "IP_PMTUDISC_INTERFACE": 4,
+    "IP_PMTUDISC_OMIT": 5,
+    "ICMP_FILTER": 1,
+    "UDP_CORK": 1,
+    "UDP_ENCAP": 100,
+    "UDP_NO_CHECK6_TX": 101,
+    "UDP_NO_CHECK6_RX": 102,
+    "UDP_SEGMENT": 103,
+    "UDP_GRO": 104,
+    "IPPROTO_IP": 0,
+    "IPPROTO_ICMP": 1,
+    "IPPROTO_TCP": 6,
+    "IPPROTO_UDP": 17,
+    "IPPROTO_UDPLITE": 136,
+    "IPPROTO_RAW": 255,
+    "MSG_PROBE": 0x10,
+    "MSG_DONTROUTE": 4,
+    "SO_BINDTODEVICE": 25,
+    "SO_NO_CHECK": 11,
+    "SO_PRIORITY": 12,
 }
 
 _NUM = re.compile(r"^-?(0x[0-9a-fA-F]+|0o[0-7]+|0[0-7]+|[0-9]+)$")
@@ -173,6 +229,9 @@ EPOLL_NAMES = [
     "EPOLLIN", "EPOLLPRI", "EPOLLOUT", "EPOLLERR", "EPOLLHUP", "EPOLLNVAL", "EPOLLRDNORM",
     "EPOLLRDBAND", "EPOLLWRNORM", "EPOLLWRBAND", "EPOLLMSG", "EPOLLRDHUP",
 ]
+# Names of SOL_IP control messages in results.
+SOL_IP_CMSG = {1: "IP_TOS", 2: "IP_TTL", 8: "IP_PKTINFO", 11: "IP_RECVERR", 20: "IP_ORIGDSTADDR"}
+
 MSG_NAMES = [
     "MSG_OOB", "MSG_PEEK", "MSG_DONTROUTE", "MSG_CTRUNC", "MSG_TRUNC", "MSG_DONTWAIT", "MSG_EOR",
     "MSG_WAITALL", "MSG_ERRQUEUE", "MSG_NOSIGNAL", "MSG_MORE", "MSG_CMSG_CLOEXEC",
@@ -402,6 +461,9 @@ class Ctx:
         self.autobind = {}
         self.opened = set()
         self.bg = {}
+        self.known_ports = set()
+        self.eph = {}
+        self.sysctl_restore = []
 
     # -- fds ----------------------------------------------------------------------------------
 
@@ -440,10 +502,36 @@ class Ctx:
             return p
         return spec.replace("$DIR", self.dir)
 
+    # -- IPv4 ports -----------------------------------------------------------------------------
+
+    def port(self, p):
+        """A port in a result: a port the scenario names stays a number, others (ephemeral) are
+        compared by identity as <eph1>, <eph2>, ..."""
+        if p == 0 or p in self.known_ports:
+            return p
+        if p not in self.eph:
+            self.eph[p] = "<eph%d>" % (len(self.eph) + 1)
+        return self.eph[p]
+
+    def inet_sockaddr(self, spec):
+        """(bytes, addrlen) for {"inet": "a.b.c.d", "port": n | "port_of": fd}."""
+        family = value(spec.get("family", "AF_INET"))
+        port = spec.get("port", 0)
+        if "port_of" in spec:
+            name = ctypes.create_string_buffer(128)
+            ln = c_uint32(128)
+            check(L.getsockname(self.fd(spec["port_of"]), name, ctypes.byref(ln)))
+            port = struct.unpack("!H", name.raw[2:4])[0]
+        buf = struct.pack("=H", family) + struct.pack("!H", value(port)) + socket.inet_aton(spec.get("inet", "0.0.0.0"))
+        n = spec.get("len", 16)
+        return buf + b"\0" * (128 - len(buf)), n
+
     def sockaddr(self, spec):
         """(bytes, addrlen) for an address spec."""
         if spec is None:
             return None, 0
+        if "inet" in spec or "port_of" in spec:
+            return self.inet_sockaddr(spec)
         if "raw" in spec:
             b = bytes.fromhex(spec["raw"])
             n = spec.get("len", len(b))
@@ -474,6 +562,10 @@ class Ctx:
         if n < 2:
             return {"family": None, "path": "", "lenx": n - 2}
         family = struct.unpack("=H", b[:2])[0]
+        if family == socket.AF_INET:
+            port = struct.unpack("!H", b[2:4])[0] if n >= 4 else 0
+            addr = socket.inet_ntoa(b[4:8]) if n >= 8 else "0.0.0.0"
+            return {"family": "AF_INET", "addr": addr, "port": self.port(port), "len": n}
         fam = "AF_UNIX" if family == socket.AF_UNIX else family
         raw = b[2:n]
         if not raw:
@@ -567,12 +659,37 @@ def _parse_cmsgs(ctx, buf, used, names):
             # Cut short by MSG_CTRUNC: only the length (the bytes start with the pid).
             c["type"] = "SCM_CREDENTIALS"
             c["data"] = "len:%d" % len(data)
+        elif level == 0 and ctype in SOL_IP_CMSG:
+            c = {"level": "SOL_IP", "type": SOL_IP_CMSG[ctype]}
+            c.update(_ip_cmsg(ctx, ctype, data))
         else:
             c["type"] = ctype
             c["data"] = "hex:" + data.hex()
         out.append(c)
         off += (ln + 7) & ~7
     return out
+
+
+def _ip_cmsg(ctx, ctype, data):
+    """The decoded fields of a SOL_IP control message."""
+    if ctype == 2 and len(data) >= 4:
+        return {"value": struct.unpack("=i", data[:4])[0]}
+    if ctype == 1 and len(data) >= 1:
+        return {"value": data[0]}
+    if ctype == 8 and len(data) >= 12:
+        ifindex = struct.unpack("=i", data[:4])[0]
+        return {"ifindex": ifindex, "spec_dst": socket.inet_ntoa(data[4:8]), "addr": socket.inet_ntoa(data[8:12])}
+    if ctype == 11 and len(data) >= 16:
+        ee_errno, origin, etype, ecode, _pad, info, edata = struct.unpack("=IBBBBII", data[:16])
+        out = {"ee_errno": errname(ee_errno), "origin": origin, "ee_type": etype, "ee_code": ecode,
+               "info": info, "ee_data": edata}
+        if len(data) >= 32:
+            fam = struct.unpack("=H", data[16:18])[0]
+            out["offender"] = socket.inet_ntoa(data[20:24]) if fam == socket.AF_INET else None
+        return out
+    if ctype == 20 and len(data) >= 8:
+        return {"addr": socket.inet_ntoa(data[4:8]), "port": ctx.port(struct.unpack("!H", data[2:4])[0])}
+    return {"data": "hex:" + data.hex()}
 
 
 def _msghdr(ctx, m, keep):
@@ -677,6 +794,18 @@ def run_step(ctx, st):
         a, n = ctx.sockaddr(st.get("addr"))
         b = _buf(a or b"")
         check((L.bind if call == "bind" else L.connect)(ctx.fd(st["fd"]), b, n))
+        return {"ret": 0}
+    if call == "sysctl":
+        # Written in the runner's namespace and restored after the scenario.
+        path = "/proc/sys/" + st["name"].replace(".", "/")
+        with open(path, encoding="ascii") as fh:
+            old = fh.read()
+        ctx.sysctl_restore.append((path, old))
+        try:
+            with open(path, "w", encoding="ascii") as fh:
+                fh.write(str(st["value"]))
+        except OSError as e:
+            raise SysErr(e.errno)
         return {"ret": 0}
     if call == "listen":
         check(L.listen(ctx.fd(st["fd"]), value(st.get("backlog", 0))))
@@ -1015,12 +1144,46 @@ def lowest_free_fd():
     return fd
 
 
+def _known_ports(node):
+    """Every number under a "port" key of a scenario: the ports it names itself."""
+    out = set()
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "port" and isinstance(v, int):
+                out.add(v)
+            else:
+                out |= _known_ports(v)
+    elif isinstance(node, list):
+        for v in node:
+            out |= _known_ports(v)
+    return out
+
+
+def _lo_up():
+    """A fresh network namespace has its loopback down: bring it up (SIOCSIFFLAGS), as a booted
+    system has it. Nothing happens when it is up already or when we may not."""
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    except OSError:
+        return
+    try:
+        ifr = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), 0x8913, ifr))[1]  # SIOCGIFFLAGS
+        if not flags & 1:
+            fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sH14x", b"lo", flags | 1))  # SIOCSIFFLAGS
+    except OSError:
+        pass
+    finally:
+        s.close()
+
+
 def run_scenario(scenario, base, keep_fds):
     directory = tempfile.mkdtemp(prefix="usernet-c.", dir="/tmp")
     uid = scenario.get("uid")
     gid = scenario.get("gid", uid)
     limits = resource.getrlimit(resource.RLIMIT_NOFILE)
     ctx = Ctx(directory, base)
+    ctx.known_ports = _known_ports(scenario)
     try:
         if uid is None:
             signal.setitimer(signal.ITIMER_REAL, 3.0)
@@ -1032,6 +1195,12 @@ def run_scenario(scenario, base, keep_fds):
             os.chown(directory, uid, gid)
             results = run_as(ctx, scenario, uid, gid)
     finally:
+        for path, old in reversed(ctx.sysctl_restore):
+            try:
+                with open(path, "w", encoding="ascii") as fh:
+                    fh.write(old)
+            except OSError:
+                pass
         resource.setrlimit(resource.RLIMIT_NOFILE, limits)
         for fd in sorted(open_fds() - keep_fds):
             try:
@@ -1120,6 +1289,7 @@ def main(argv):
         paths.append(argv[i])
         i += 1
     os.umask(0o022)
+    _lo_up()
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     scenarios = load(paths or [os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")])

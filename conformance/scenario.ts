@@ -26,6 +26,10 @@ export interface AddrSpec {
   nul?: boolean;
   /** Pad the path with 'x' to exactly this many bytes. */
   pad_to?: number;
+  /** An AF_INET address: the dotted quad, and the port or the fd whose bound port to use. */
+  inet?: string;
+  port?: Value;
+  port_of?: FdRef;
 }
 
 export interface CmsgSpec {

@@ -2,6 +2,7 @@
 // shape as conformance/linux_runner.py does for the real kernel.
 
 import * as U from '../src/index.js';
+import { ipv4_init, set_local_port_range, set_ping_group_range } from '../src/net/ipv4/ipv4_init.js';
 import type { Host, Task, PollFd, RecvResult, SendMsg, Sockaddr } from '../src/index.js';
 import {
   decodeBits,
@@ -81,13 +82,85 @@ export interface UsernetRunOptions {
 /** The directory a scenario's $DIR stands for. */
 const DIR = '/tmp/c';
 
+/** Names of SOL_IP control messages in results. */
+const SOL_IP_CMSG: Record<number, string> = {
+  1: 'IP_TOS',
+  2: 'IP_TTL',
+  8: 'IP_PKTINFO',
+  11: 'IP_RECVERR',
+  20: 'IP_ORIGDSTADDR',
+};
+
+/** Every number under a "port" key of a scenario: the ports it names itself. */
+function knownPorts(node: unknown, out = new Set<number>()): Set<number> {
+  if (Array.isArray(node)) for (const v of node) knownPorts(v, out);
+  else if (node && typeof node === 'object')
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'port' && typeof v === 'number') out.add(v);
+      else knownPorts(v, out);
+    }
+  return out;
+}
+
 class Ctx {
   names = new Map<string, number>();
   paths = new Map<string, string>();
   autobind = new Map<string, string>();
   readonly base = 0;
+  known = new Set<number>();
+  eph = new Map<number, string>();
+  host: Host | null = null;
 
   constructor(readonly task: Task) {}
+
+  /** A port in a result: named ones stay numbers, ephemeral ones are compared by identity. */
+  port(p: number): number | string {
+    if (p === 0 || this.known.has(p)) return p;
+    if (!this.eph.has(p)) this.eph.set(p, `<eph${this.eph.size + 1}>`);
+    return this.eph.get(p)!;
+  }
+
+  /** {"inet": "a.b.c.d", "port": n | "port_of": fd, "len"?, "family"?} as bytes. */
+  inetSockaddr(spec: AddrSpec): Uint8Array {
+    const family = value(spec.family ?? 'AF_INET');
+    let port = spec.port !== undefined ? value(spec.port) : 0;
+    if (spec.port_of !== undefined) {
+      const a = this.task.getsockname(this.fd(spec.port_of));
+      port = 'port' in a ? a.port : 0;
+    }
+    const b = new Uint8Array(128);
+    b[0] = family & 0xff;
+    b[1] = (family >> 8) & 0xff;
+    b[2] = port >> 8;
+    b[3] = port & 0xff;
+    const parts = (spec.inet ?? '0.0.0.0').split('.').map(Number);
+    for (let i = 0; i < 4; i++) b[4 + i] = parts[i] ?? 0;
+    return resize(b, spec.len ?? 16);
+  }
+
+  ipCmsg(type: number, data: Uint8Array): Record<string, unknown> {
+    const dv = new DataView(data.buffer, data.byteOffset, data.length);
+    const ip = (o: number) => `${data[o]}.${data[o + 1]}.${data[o + 2]}.${data[o + 3]}`;
+    if (type === 2 && data.length >= 4) return { value: dv.getInt32(0, true) };
+    if (type === 1 && data.length >= 1) return { value: data[0] };
+    if (type === 8 && data.length >= 12)
+      return { ifindex: dv.getInt32(0, true), spec_dst: ip(4), addr: ip(8) };
+    if (type === 11 && data.length >= 16) {
+      const out: Record<string, unknown> = {
+        ee_errno: errnoName(dv.getUint32(0, true)),
+        origin: data[4],
+        ee_type: data[5],
+        ee_code: data[6],
+        info: dv.getUint32(8, true),
+        ee_data: dv.getUint32(12, true),
+      };
+      if (data.length >= 32)
+        out.offender = (data[16] | (data[17] << 8)) === constant('AF_INET') ? ip(20) : null;
+      return out;
+    }
+    if (type === 20 && data.length >= 8) return { addr: ip(4), port: this.port((data[2] << 8) | data[3]) };
+    return { data: 'hex:' + hex(data) };
+  }
 
   fd(ref: unknown): number {
     if (typeof ref === 'number') return ref;
@@ -125,6 +198,7 @@ class Ctx {
   /** The address as the Task API takes it: a Sockaddr, or raw bytes when the spec fixes the length. */
   sockaddr(spec: AddrSpec | undefined): Sockaddr | Uint8Array | undefined {
     if (!spec) return undefined;
+    if (spec.inet !== undefined || spec.port_of !== undefined) return this.inetSockaddr(spec);
     if (spec.raw !== undefined) {
       const b = fromHex(spec.raw);
       return spec.len === undefined ? b : resize(b, spec.len);
@@ -153,6 +227,7 @@ class Ctx {
     const addrlen = a.addrlen ?? 0;
     if (addrlen === 0) return null;
     if (addrlen < 2) return { family: null, path: '', lenx: addrlen - 2 };
+    if ('port' in a) return { family: 'AF_INET', addr: a.addr, port: this.port(a.port), len: addrlen };
     const fam = a.family === constant('AF_UNIX') ? 'AF_UNIX' : a.family;
     let raw: Uint8Array;
     if ('path' in a) raw = utf8.encode(a.path);
@@ -222,6 +297,8 @@ class Ctx {
         // Cut short by MSG_CTRUNC: only the length (the bytes start with the pid).
         out.type = 'SCM_CREDENTIALS';
         out.data = `len:${data.length}`;
+      } else if (c.level === constant('SOL_IP') && SOL_IP_CMSG[c.type]) {
+        return { level: 'SOL_IP', type: SOL_IP_CMSG[c.type], ...this.ipCmsg(c.type, data) };
       } else {
         out.type = c.type;
         out.data = 'hex:' + hex(data);
@@ -312,6 +389,13 @@ function sockoptResult(ctx: Ctx, v: unknown): unknown {
   return v;
 }
 
+function errnoName(n: number): string {
+  for (const [k, v] of Object.entries(exported))
+    if (v === n && /^E[A-Z0-9]+$/.test(k) && k !== 'EWOULDBLOCK' && k !== 'EDEADLOCK' && k !== 'ENOTSUP')
+      return k;
+  return String(n);
+}
+
 function errnoOf(e: unknown): string {
   if (e instanceof U.SyscallError) return e.code;
   if (e instanceof Unresolved) return `UNRESOLVED:${e.message}`;
@@ -335,6 +419,18 @@ async function runStep(ctx: Ctx, st: Step): Promise<StepResult> {
       const a = ctx.sockaddr(st.addr as AddrSpec) ?? new Uint8Array(0);
       if (st.call === 'bind') t.bind(fd(), a);
       else await t.connect(fd(), a);
+      return { ret: 0 };
+    }
+    case 'sysctl': {
+      const host = ctx.host!;
+      const name = String(st.name);
+      const parts = String(st.value).trim().split(/\s+/).map(Number);
+      let r = 0;
+      if (name === 'net.ipv4.ping_group_range') r = set_ping_group_range(host.net, parts[0], parts[1]);
+      else if (name === 'net.ipv4.ip_local_port_range')
+        r = set_local_port_range(host.net, parts[0], parts[1]);
+      else host.sysctl.write(name, parts[0]);
+      if (r < 0) throw new U.SyscallError(-r, 'sysctl');
       return { ret: 0 };
     }
     case 'listen':
@@ -566,6 +662,12 @@ async function runStep(ctx: Ctx, st: Step): Promise<StepResult> {
 
 const HANG = Symbol('hang');
 
+/** Let every timer due at the current instant fire (a few event-loop turns at most). */
+async function settle(host: Host): Promise<void> {
+  const clock = host.clock;
+  for (let i = 0; i < 64 && clock.nextExpiry() <= clock.now(); i++) await new Promise((r) => setImmediate(r));
+}
+
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof HANG> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<typeof HANG>((resolve) => {
@@ -581,6 +683,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof HAN
 function setupHost(opts: UsernetRunOptions): Host {
   const world = new U.World({ seed: opts.seed ?? 1 });
   const host = world.addHost('conformance');
+  ipv4_init(host.net);
   for (const [name, v] of Object.entries(opts.sysctl ?? {})) {
     try {
       host.sysctl.write(name, v);
@@ -605,6 +708,8 @@ export async function runScenarioUsernet(s: Scenario, opts: UsernetRunOptions = 
       task = host.spawn({ uid: s.uid, gid });
     }
     const ctx = new Ctx(task);
+    ctx.host = host;
+    ctx.known = knownPorts(s);
     const results: StepResult[] = [];
     const bg = new Map<string, Promise<StepResult>>();
     const runOne = (st: Step): Promise<StepResult> =>
@@ -628,6 +733,9 @@ export async function runScenarioUsernet(s: Scenario, opts: UsernetRunOptions = 
         bg.delete(String(st.id));
         r = await withTimeout(p, stepTimeout);
       } else r = await withTimeout(runOne(st), stepTimeout);
+      // What the step set in motion at this instant (the receive softirq after a loopback send,
+      // an ICMP error in reply) runs before the next step, as it does before Linux's syscall returns.
+      await settle(host);
       if (r === HANG) {
         results.push({ ret: -1, errno: 'HANG' });
         break;

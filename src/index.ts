@@ -3,6 +3,18 @@
 export { World, type WorldOptions } from './sim/world.js';
 export { Host, type SpawnOptions } from './sim/host.js';
 export {
+  Link,
+  Bridge,
+  type LinkOptions,
+  type Impairments,
+  type Direction,
+  type Duration,
+  type Probability,
+  type Loss,
+  type GeModel,
+  type StateModel,
+} from './sim/link.js';
+export {
   Task,
   type Linger,
   type Timeval,
@@ -14,6 +26,7 @@ export {
   type EpollEvent,
 } from './sim/task.js';
 export { SyscallError } from './sim/errors.js';
+export { IprouteError } from './sim/iproute.js';
 export type { PollFd } from './kernel/select.js';
 export * from './uapi/socket.js';
 export * from './uapi/errno.js';
@@ -22,3 +35,24 @@ export * from './uapi/poll.js';
 export * from './uapi/capability.js';
 export * from './uapi/sockaddr.js';
 export * from './uapi/cmsg.js';
+export * from './uapi/in.js';
+export {
+  Capture,
+  linktypeOf,
+  type CaptureOptions,
+  type CapturedFrame,
+  type CaptureInterface,
+  type WriteOptions,
+} from './tools/capture.js';
+export {
+  writePcap,
+  readPcap,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_RAW,
+  type PcapPacket,
+  type PcapFile,
+} from './tools/pcap.js';
+export { PcapngWriter, writePcapng, readPcapng, type PcapngFile, type PcapngPacket } from './tools/pcapng.js';
+export { ping, type PingOptions, type PingResult, type PingReply } from './tools/ping.js';
+export { ssDatagram, ssHost, type SsOptions, type SsProcess } from './tools/ss.js';
+export { netstatStatistics, netstatS, type NetstatStatisticsOptions } from './tools/netstat.js';

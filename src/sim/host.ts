@@ -8,6 +8,15 @@ import { TaskStruct } from '../kernel/task.js';
 import { Net } from '../net/core/net_namespace.js';
 import { sock_init } from '../net/sockfs.js';
 import { inet_init } from '../net/ipv4/af_inet.js';
+import { ipv4_init } from '../net/ipv4/ipv4_init.js';
+import { netstat_seq_show, snmp_seq_show } from '../net/ipv4/snmp.js';
+import { fib_route_seq_show } from '../net/ipv4/fib.js';
+import { ip as iproute } from './iproute.js';
+import { udp_init, udp4_seq_show, udp_ss_show } from '../net/ipv4/udp.js';
+import { raw_proto_init } from '../net/ipv4/raw.js';
+import { ping_proto_init } from '../net/ipv4/ping.js';
+import { arp_cache_stat_show, arp_init, arp_neigh_show, arp_seq_show } from '../net/ipv4/arp.js';
+import { icmp_init } from '../net/ipv4/icmp.js';
 import { loopback_net_init } from '../drivers/net/loopback.js';
 import { dev_open } from '../net/core/dev.js';
 import type { NetDevice } from '../net/core/netdevice.js';
@@ -15,6 +24,11 @@ import { proc_filesystems } from '../kernel/super.js';
 import { af_unix_init, unix_seq_show } from '../net/unix/af_unix.js';
 import { Task } from './task.js';
 import { SyscallError } from './errors.js';
+import { Capture, type CaptureOptions } from '../tools/capture.js';
+import { dev_get_by_name } from '../net/core/dev.js';
+import { ssHost } from '../tools/ss.js';
+import { netstatS, type NetstatStatisticsOptions } from '../tools/netstat.js';
+import { ping, type PingOptions, type PingResult } from '../tools/ping.js';
 
 export interface SpawnOptions {
   uid?: number;
@@ -32,6 +46,8 @@ export class Host {
   readonly net: Net;
   /** The loopback device. */
   readonly lo: NetDevice;
+  /** Every task spawned on this host, in pid order (exited ones keep `exited` set). */
+  readonly tasks: TaskStruct[] = [];
 
   constructor(
     readonly name: string,
@@ -44,6 +60,15 @@ export class Host {
     sock_init(this.kernel);
     af_unix_init(this.net);
     inet_init(this.net);
+    // IPv4 core: sysctls, FIB, addresses on devices (lo gets 127.0.0.1/8 when it comes up), ip_rcv.
+    ipv4_init(this.net);
+    // ARP (neighbour resolution on Ethernet devices) and ICMP.
+    arp_init(this.net);
+    icmp_init(this.net);
+    // The datagram transports of PF_INET: UDP, raw and ping sockets.
+    udp_init(this.net);
+    raw_proto_init(this.net);
+    ping_proto_init(this.net);
     // Like a booted system, not a bare namespace: `lo` is up.
     this.lo = loopback_net_init(this.net);
     dev_open(this.lo);
@@ -56,7 +81,10 @@ export class Host {
     let caps: bigint | undefined;
     if (opts.caps) caps = opts.caps.reduce((m, c) => m | (1n << BigInt(c)), 0n);
     const cred = new Cred(uid, gid, uid, gid, caps, opts.groups ?? []);
-    return new Task(new TaskStruct(this.kernel, cred, this.net, opts.comm ?? 'task'), this.clock);
+    const ts = new TaskStruct(this.kernel, cred, this.net, opts.comm ?? 'task');
+    // The process list ss -p and friends read (/proc/<pid>).
+    this.tasks.push(ts);
+    return new Task(ts, this.clock);
   }
 
   /** sysctl read/write by dotted name; write throws a SyscallError on a bad name or value. */
@@ -81,5 +109,85 @@ export class Host {
   /** The text of /proc/net/unix. */
   procNetUnix(): string {
     return unix_seq_show(this.net);
+  }
+
+  /** The text of /proc/net/arp. */
+  procNetArp(): string {
+    return arp_seq_show(this.net);
+  }
+
+  /** The text of /proc/net/stat/arp_cache (neighbour table statistics). */
+  procNetStatArpCache(): string {
+    return arp_cache_stat_show(this.net);
+  }
+
+  /** `ip neigh` (`ip neigh show dev DEV` with a device name). */
+  ipNeigh(dev?: string): string {
+    const d = dev === undefined ? null : dev_get_by_name(this.net, dev);
+    if (dev !== undefined && !d) throw new Error(`Cannot find device "${dev}"`);
+    return arp_neigh_show(this.net, { dev: d });
+  }
+
+  /** The text of /proc/net/udp. */
+  procNetUdp(): string {
+    return udp4_seq_show(this.net);
+  }
+
+  /** An `ss -uanp`-like listing of this host's UDP sockets. */
+  ssUdp(): string {
+    return udp_ss_show(this.net);
+  }
+
+  /**
+   * Capture frames on one or more of this host's devices (by name or object), both directions,
+   * stamped with the world clock; `stop()` it, then `write('x.pcap')` / `toPcapng()`.
+   */
+  capture(devs: string | NetDevice | (string | NetDevice)[], opts?: CaptureOptions): Capture {
+    const c = new Capture(opts);
+    for (const d of Array.isArray(devs) ? devs : [devs]) {
+      const dev = typeof d === 'string' ? dev_get_by_name(this.net, d) : d;
+      if (!dev) throw new Error(`capture: ${this.name} has no device ${String(d)}`);
+      c.attach(dev);
+    }
+    return c;
+  }
+
+  /**
+   * Run an iproute2-like command: `ip addr add 10.0.0.1/24 dev eth0`, `ip link set eth0 up`,
+   * `ip route add default via 10.0.0.254`; views (`ip addr`, `ip route`, `ip -s link`) return
+   * their text. Failures throw an IprouteError (a SyscallError with Linux's errno).
+   */
+  ip(cmd: string): string {
+    return iproute(this.net, cmd);
+  }
+
+  /** The text of /proc/net/snmp. */
+  procNetSnmp(): string {
+    return snmp_seq_show(this.net);
+  }
+
+  /** The text of /proc/net/netstat. */
+  procNetNetstat(): string {
+    return netstat_seq_show(this.net);
+  }
+
+  /** The text of /proc/net/route. */
+  procNetRoute(): string {
+    return fib_route_seq_show(this.net);
+  }
+
+  /** `ss` over this host's datagram sockets, e.g. ss('-uanp'), ss('-wanp') (iproute2's layout). */
+  ss(flags = '-uanp'): string {
+    return ssHost(this.net, this.tasks, flags);
+  }
+
+  /** `netstat -s` (or -st, -su, -sw) from this host's /proc/net/snmp and /proc/net/netstat. */
+  netstat(opts?: NetstatStatisticsOptions): string {
+    return netstatS(this.net, opts);
+  }
+
+  /** `ping` from a new task on this host (uid 0 unless `uid` is given); see tools/ping.ts. */
+  ping(dest: string, opts: PingOptions & { uid?: number } = {}): Promise<PingResult> {
+    return ping(this.spawn({ comm: 'ping', uid: opts.uid }), dest, opts);
   }
 }

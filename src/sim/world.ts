@@ -4,6 +4,11 @@ import { Clock, VirtualClock } from '../kernel/time.js';
 import { Prandom } from '../kernel/random.js';
 import { Host } from './host.js';
 import { RealClock } from './real_clock.js';
+import { Capture, type CaptureOptions } from '../tools/capture.js';
+import { dev_get_by_name, netdev_state } from '../net/core/dev.js';
+import type { NetDevice } from '../net/core/netdevice.js';
+import { IFF_LOOPBACK } from '../uapi/if.js';
+import { Bridge, Link, createBridge, createLink, type LinkOptions } from './link.js';
 
 export interface WorldOptions {
   /** Seed of every random choice in the world (default 1). */
@@ -16,6 +21,8 @@ export class World {
   readonly clock: Clock;
   readonly random: Prandom;
   readonly hosts = new Map<string, Host>();
+  /** Switches made by bridge(), by name (their hosts are not in `hosts`). */
+  readonly bridges = new Map<string, Bridge>();
 
   constructor(opts: WorldOptions = {}) {
     this.clock = opts.clock === 'real' ? new RealClock() : new VirtualClock();
@@ -30,8 +37,54 @@ export class World {
     return h;
   }
 
+  /**
+   * Join two hosts with a link: a veth pair, the first free eth%d on each side, both up. With
+   * impairments (delay, jitter, loss, duplicate, reorder, corrupt, rate, limit, partition), each
+   * direction gets a netem queue; `link.set({...}, 'a->b' | 'b->a' | 'both')` changes them later.
+   */
+  link(a: Host, b: Host, opts?: LinkOptions): Link {
+    return createLink(a, b, opts);
+  }
+
+  /**
+   * A learning switch named `name` (bridge br0 on a host of its own) with each of `hosts` linked
+   * to it; `opts` apply to every link. `bridge.connect(host, opts)` adds more.
+   */
+  bridge(name: string, hosts: Host[] = [], opts?: LinkOptions): Bridge {
+    if (this.hosts.has(name) || this.bridges.has(name)) throw new Error(`host ${name} exists`);
+    const br = createBridge(new Host(name, this.clock, this.random.fork()), hosts, opts);
+    this.bridges.set(name, br);
+    return br;
+  }
+
   /** Current time in milliseconds (virtual or real, per the world's clock). */
   now(): number {
     return this.clock.now() / 1e6;
+  }
+
+  /**
+   * Capture on devices of several hosts into one file: targets are "host:dev" strings or
+   * devices, named "host:dev" in pcapng; no targets = every non-loopback device of every host.
+   */
+  capture(targets?: (string | NetDevice)[], opts?: CaptureOptions): Capture {
+    const c = new Capture(opts);
+    const attach = (dev: NetDevice): void => void c.attach(dev, `${dev.nd_net.kernel.hostname}:${dev.name}`);
+    if (!targets) {
+      for (const h of this.hosts.values())
+        for (const dev of netdev_state(h.net).dev_base) if (!(dev.flags & IFF_LOOPBACK)) attach(dev);
+      return c;
+    }
+    for (const t of targets) {
+      if (typeof t !== 'string') {
+        attach(t);
+        continue;
+      }
+      const at = t.indexOf(':');
+      const host = this.hosts.get(t.slice(0, at));
+      const dev = at > 0 && host ? dev_get_by_name(host.net, t.slice(at + 1)) : null;
+      if (!dev) throw new Error(`capture: no device ${t} (expected "host:dev")`);
+      attach(dev);
+    }
+    return c;
   }
 }

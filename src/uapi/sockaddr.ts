@@ -1,7 +1,10 @@
 // Socket addresses as user space passes them: raw bytes in Linux's layout (struct sockaddr_un,
 // x86_64, little-endian sa_family), and a typed form for the TypeScript API.
 
-import { AF_UNIX, SIZEOF_SA_FAMILY, UNIX_PATH_MAX } from './socket.js';
+import { AF_INET, AF_UNIX, SIZEOF_SA_FAMILY, UNIX_PATH_MAX } from './socket.js';
+import { decodeSockaddrIn, encodeSockaddrIn, SIZEOF_SOCKADDR_IN, type SockaddrIn } from './in.js';
+
+export type { SockaddrIn } from './in.js';
 
 /** struct sockaddr_un in typed form: an abstract name starts with '\0'; unnamed is ''. */
 export interface SockaddrUn {
@@ -19,13 +22,14 @@ export interface SockaddrRaw {
   addrlen?: number;
 }
 
-export type Sockaddr = SockaddrUn | SockaddrRaw;
+export type Sockaddr = SockaddrUn | SockaddrRaw | SockaddrIn;
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
 /** Encode a typed address to the bytes a C program would pass (addrlen = result length). */
 export function encodeSockaddr(addr: Sockaddr): Uint8Array {
+  if ('port' in addr) return encodeSockaddrIn(addr);
   if ('path' in addr) {
     const path = utf8.encode(addr.path);
     // A filesystem path gets its NUL terminator counted, as SUN_LEN + 1 would; an abstract
@@ -58,5 +62,7 @@ export function decodeSockaddr(b: Uint8Array, len: number): Sockaddr {
     }
     return { family: AF_UNIX, path: utf8d.decode(path), addrlen: len };
   }
+  // struct sockaddr_in: port and address (a short length leaves the rest as zeros).
+  if (family === AF_INET && len <= SIZEOF_SOCKADDR_IN) return decodeSockaddrIn(b, len);
   return { family, bytes: b.slice(SIZEOF_SA_FAMILY, n), addrlen: len };
 }

@@ -2,7 +2,7 @@
 // other. The ends may sit in different hosts; that is how usernet wires hosts together.
 
 import { NetDevice, NETDEV_TX_OK, type NetDeviceOps } from '../../net/core/netdevice.js';
-import { kfree_skb, type SkBuff } from '../../net/core/skbuff.js';
+import { kfree_skb, skb_orphan, type SkBuff } from '../../net/core/skbuff.js';
 import { netif_rx, register_netdevice } from '../../net/core/dev.js';
 import { eth_hw_addr_random, eth_type_trans, ether_setup } from '../../net/ethernet/eth.js';
 import type { Net } from '../../net/core/net_namespace.js';
@@ -26,10 +26,10 @@ function veth_xmit(skb: SkBuff, dev: NetDevice): number {
     kfree_skb(skb);
     return NETDEV_TX_OK;
   }
-  // The frame crosses into another device (and maybe another host): forget local state.
-  skb.sk = null;
+  // The frame crosses into another device (and maybe another host): skb_orphan() gives the
+  // sender its buffer space back, and the route stays behind.
+  skb_orphan(skb);
   skb.dst = null;
-  skb.destructor = null;
   const proto = eth_type_trans(skb, rcv);
   if (proto < 0 || len - ETH_HLEN > rcv.mtu) {
     rcv.stats.rx_length_errors++;

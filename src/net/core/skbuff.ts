@@ -265,6 +265,16 @@ export function alloc_skb_with_frags(header_len: number, data_len: number): SkBu
   return skb;
 }
 
+/** skb_orphan(): detach the skb from its socket, returning the memory it was charged. */
+export function skb_orphan(skb: SkBuff): void {
+  if (skb.destructor) {
+    const d = skb.destructor;
+    skb.destructor = null;
+    d(skb);
+  }
+  skb.sk = null;
+}
+
 /** kfree_skb() / consume_skb(): run the destructor, which uncharges the owner. */
 export function kfree_skb(skb: SkBuff): void {
   if (skb.destructor) {
