@@ -1,5 +1,6 @@
-// A small iproute2: `ip addr`, `ip link`, `ip route` commands and views on a host, reading like
-// the real tool (ip-address(8), ip-link(8), ip-route(8)) and printing what it prints. Errors
+// A small iproute2: `ip addr`, `ip link`, `ip route`, `ip neigh` commands and views on a host,
+// reading like the real tool (ip-address(8), ip-link(8), ip-route(8), ip-neighbour(8)) and
+// printing what it prints. Errors
 // throw an IprouteError — a SyscallError with Linux's errno and iproute2's message.
 
 import type { Net } from '../net/core/net_namespace.js';
@@ -55,6 +56,20 @@ import {
   fib_table_insert,
 } from '../net/ipv4/fib.js';
 import { RTCF_BROADCAST, RTCF_LOCAL, ip_route_output } from '../net/ipv4/route.js';
+import { arp_neigh_add, arp_neigh_del, arp_neigh_get, arp_tbl } from '../net/ipv4/arp.js';
+import {
+  NUD_DELAY,
+  NUD_FAILED,
+  NUD_INCOMPLETE,
+  NUD_NOARP,
+  NUD_NONE,
+  NUD_PERMANENT,
+  NUD_PROBE,
+  NUD_REACHABLE,
+  NUD_STALE,
+  NUD_VALID,
+  type Neighbour,
+} from '../net/core/neighbour.js';
 import { SyscallError } from './errors.js';
 
 /** A failed `ip` command: errno as the kernel answered, message as iproute2 prints it. */
@@ -193,6 +208,7 @@ export function ip(net: Net, cmd: string): string {
   if (matches(obj, 'address') || obj === 'a' || obj === 'addr') return ipAddr(net, w);
   if (matches(obj, 'link') || obj === 'l') return ipLink(net, w, stats);
   if (matches(obj, 'route') || obj === 'r' || obj === 'ro') return ipRoute(net, w);
+  if (matches(obj, 'neighbour') || matches(obj, 'neighbor') || obj === 'n') return ipNeigh(net, w);
   usage(`Object "${obj}" is unknown, try "ip help".`);
 }
 
@@ -590,4 +606,136 @@ function ipRoute(net: Net, w: string[]): string {
     return '';
   }
   usage(`Command "${verb}" is unknown, try "ip route help".`);
+}
+
+// ---- ip neigh ----
+
+/** nud_state_a2n(): iproute2's state names, in the order print_neigh_state() prints them. */
+const nudNames: [string, number][] = [
+  ['incomplete', NUD_INCOMPLETE],
+  ['reachable', NUD_REACHABLE],
+  ['stale', NUD_STALE],
+  ['delay', NUD_DELAY],
+  ['probe', NUD_PROBE],
+  ['failed', NUD_FAILED],
+  ['noarp', NUD_NOARP],
+  ['permanent', NUD_PERMANENT],
+  ['none', NUD_NONE],
+];
+
+/** A MAC as iproute2's ll_addr_a2n reads it: colon-separated hex bytes. */
+function parseLladdr(s: string | undefined, dev: NetDevice | null): Uint8Array {
+  const parts = (s ?? '').split(':');
+  if (!s || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p)))
+    throw new IprouteError(E.EINVAL, `"${s ?? ''}" is invalid lladdr.`);
+  const b = Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+  if (dev && dev.addr_len && b.length !== dev.addr_len)
+    throw new IprouteError(E.EINVAL, 'Error: Invalid link address.');
+  return b;
+}
+
+/** print_neigh(): "ADDR [dev DEV] [lladdr MAC] STATE… " — dev is left out when filtering by it. */
+function formatNeigh(n: Neighbour, showDev: boolean): string {
+  let s = `${formatAddr(n.primary_key)} `;
+  if (showDev) s += `dev ${n.dev.name} `;
+  // neigh_fill_info(): the link-layer address goes out only while it is valid.
+  if (n.nud_state & NUD_VALID) s += `lladdr ${format_mac(n.ha)} `;
+  for (const [name, bit] of nudNames) if (bit && n.nud_state & bit) s += `${name.toUpperCase()} `;
+  return s + '\n';
+}
+
+/**
+ * `ip neigh` (ip-neighbour(8)) on the ARP table: show / flush with dev, to and nud filters;
+ * add, replace, change and del with Linux's answers (EEXIST, ENOENT, no link-layer address).
+ */
+function ipNeigh(net: Net, w: string[]): string {
+  const verb = w.shift();
+  const flush = verb === 'flush';
+  if (verb === undefined || matches(verb, 'show') || matches(verb, 'list') || flush) {
+    if (flush && w.length === 0) throw new IprouteError(E.EINVAL, 'Flush requires arguments.');
+    let dev: NetDevice | null = null;
+    let to: { addr: number; plen: number } | null = null;
+    // do_show_or_flush(): a flush leaves PERMANENT and NOARP entries alone; a show hides NOARP.
+    let state = flush ? ~(NUD_PERMANENT | NUD_NOARP) : 0xff & ~NUD_NOARP;
+    let stateGiven = false;
+    while (w.length) {
+      const k = w.shift()!;
+      if (k === 'dev') dev = getDev(net, w.shift());
+      else if (k === 'nud') {
+        const v = w.shift();
+        if (!stateGiven) {
+          stateGiven = true;
+          state = 0;
+        }
+        let bit = nudNames.find(([name]) => name === v)?.[1];
+        if (bit === undefined) {
+          if (v !== 'all') usage(`argument "${v ?? ''}" is wrong: nud state is bad`);
+          bit = flush ? ~NUD_NOARP : ~0;
+        }
+        state |= bit === 0 ? 0x100 : bit;
+      } else if (k === 'to') to = parsePrefix(w.shift());
+      else if (to === null) to = parsePrefix(k);
+      else usage(`either "to" is duplicate, or "${k}" is a garbage.`);
+    }
+    const picked: Neighbour[] = [];
+    for (const n of arp_tbl(net)) {
+      if (dev && n.dev !== dev) continue;
+      if (to && to.plen) {
+        const mask = (0xffffffff << (32 - to.plen)) >>> 0;
+        if (((n.primary_key ^ to.addr) & mask) >>> 0) continue;
+      }
+      if (n.nud_state ? !(state & n.nud_state) : !(state & 0x100)) continue;
+      picked.push(n);
+    }
+    if (flush) {
+      // iproute2 sends RTM_DELNEIGH for each entry it dumped.
+      for (const n of picked) arp_neigh_del(n.dev, n.primary_key);
+      return '';
+    }
+    return picked.map((n) => formatNeigh(n, dev === null)).join('');
+  }
+  if (
+    verb === 'add' ||
+    verb === 'replace' ||
+    verb === 'change' ||
+    verb === 'chg' ||
+    verb === 'del' ||
+    verb === 'delete'
+  ) {
+    let dev: NetDevice | null = null;
+    let dst: number | null = null;
+    let lladdr: string | undefined;
+    let state = NUD_PERMANENT;
+    while (w.length) {
+      const k = w.shift()!;
+      if (k === 'dev') dev = getDev(net, w.shift());
+      else if (k === 'lladdr') lladdr = w.shift();
+      else if (k === 'nud') {
+        const v = w.shift();
+        const bit = nudNames.find(([name]) => name === v)?.[1];
+        if (bit === undefined) usage(`argument "${v ?? ''}" is wrong: nud state is bad`);
+        state = bit;
+      } else if (k === 'to') dst = parseAddr(w.shift());
+      else if (dst === null) dst = parseAddr(k);
+      else usage(`either "to" is duplicate, or "${k}" is a garbage.`);
+    }
+    if (dst === null || !dev)
+      throw new IprouteError(E.EINVAL, 'Device and destination are required arguments.');
+    const ha = lladdr !== undefined ? parseLladdr(lladdr, dev) : null;
+    const existing = arp_neigh_get(dev, dst);
+    if (verb === 'del' || verb === 'delete') {
+      const err = arp_neigh_del(dev, dst);
+      if (err) rtnl_error(err);
+      return '';
+    }
+    // neigh_add(): NLM_F_EXCL for add, NLM_F_CREATE missing for change.
+    if (verb === 'add' && existing) rtnl_error(-E.EEXIST);
+    if ((verb === 'change' || verb === 'chg') && !existing) rtnl_error(-E.ENOENT);
+    if (!ha && state & NUD_VALID && !(existing && existing.nud_state & NUD_VALID) && dev.addr_len)
+      throw new IprouteError(E.EINVAL, 'Error: No link layer address given.');
+    const err = arp_neigh_add(dev, dst, ha, state);
+    if (err) rtnl_error(err);
+    return '';
+  }
+  throw new IprouteError(E.EINVAL, `Command "${verb}" is unknown, try "ip neigh help".`);
 }

@@ -303,17 +303,21 @@ export async function ping(task: Task, dest: string, opts: PingOptions = {}): Pr
         return true;
       }
       if (kind === 'raw' && type !== ICMP_ECHO && cc >= 8 + 20 + 8) {
-        // An ICMP error quoting one of our requests: IP header + 8 bytes of it.
+        // ping4_parse_reply(): an ICMP error quoting one of our requests (IP header + 8 bytes).
+        // A real error is only acknowledged here: IP_RECVERR queues it on the error queue too,
+        // and iputils prints it from there (once). Redirects and source quenches are printed.
         const q = off + 8;
         const qihl = (buf[q] & 0x0f) * 4;
         const qi = q + qihl;
         if (buf[q + 9] !== IPPROTO_ICMP || qi + 8 > r.n) return true;
         const qid = (buf[qi + 4] << 8) | buf[qi + 5];
-        if (buf[qi] !== ICMP_ECHO || qid !== ident) return true;
+        const qdaddr = ((buf[q + 16] << 24) | (buf[q + 17] << 16) | (buf[q + 18] << 8) | buf[q + 19]) >>> 0;
+        if (buf[qi] !== ICMP_ECHO || qid !== ident || qdaddr !== daddr) return true;
+        if (type !== ICMP_REDIRECT && type !== ICMP_SOURCE_QUENCH) return true;
         const qseq = (buf[qi + 6] << 8) | buf[qi + 7];
         const from = inetNtoa(((buf[12] << 24) | (buf[13] << 16) | (buf[14] << 8) | buf[15]) >>> 0);
-        errors++;
-        if (!opts.quiet) print(`From ${from} icmp_seq=${qseq} ${icmpErrorText(type, buf[off + 1], 0)}`);
+        const gw = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
+        if (!opts.quiet) print(`From ${from}: icmp_seq=${qseq} ${icmpErrorText(type, buf[off + 1], gw)}`);
       }
       return true;
     };
@@ -338,9 +342,13 @@ export async function ping(task: Task, dest: string, opts: PingOptions = {}): Pr
         let from = dest;
         if (c.data.length >= 16 + 8 && dv.getUint16(16, true) === AF_INET)
           from = inetNtoa(dv.getUint32(20, false));
-        const off = kind === 'raw' ? (buf[0] & 0x0f) * 4 : 0;
-        const seq = r.n >= off + 8 ? (buf[off + 6] << 8) | buf[off + 7] : 0;
+        // The payload is the ICMP header of our request, for ping and raw sockets alike
+        // (raw_err() hands ip_icmp_error() the transport header unless IP_HDRINCL).
+        const seq = r.n >= 8 ? (buf[6] << 8) | buf[7] : 0;
         if (origin === SO_EE_ORIGIN_ICMP) {
+          // Not our error (another id on a raw socket, not an echo request): cleared, not counted.
+          if (r.n < 8 || buf[0] !== ICMP_ECHO || (kind === 'raw' && ((buf[4] << 8) | buf[5]) !== ident))
+            continue;
           errors++;
           if (!opts.quiet) print(`From ${from} icmp_seq=${seq} ${icmpErrorText(type, code, info)}`);
         } else if (origin === SO_EE_ORIGIN_LOCAL) {

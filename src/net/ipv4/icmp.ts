@@ -428,7 +428,8 @@ function icmp_reply(
   const rt = skb.dst as Rtable;
   const daddr = get32(h, nh + 12);
   let saddr = get32(h, nh + 16);
-  if ((rt.rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST | RTCF_LOCAL)) !== RTCF_LOCAL) saddr = 0;
+  // fib_compute_spec_dst(): RTCF_LOCAL is bit 31, so compare the flags unsigned.
+  if ((rt.rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST | RTCF_LOCAL)) >>> 0 !== RTCF_LOCAL) saddr = 0;
   const tos = h[nh + 1];
   const fl = { daddr, saddr, tos: tos & IPTOS_TOS_MASK, oif: 0 };
   const r = ip_route_output(net, fl);
@@ -472,7 +473,8 @@ function icmp_timestamp(net: Net, skb: SkBuff, t: number): boolean {
   const nh = skb.network_header;
   const daddr = get32(h, nh + 12);
   let saddr = get32(h, nh + 16);
-  if ((rt.rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST | RTCF_LOCAL)) !== RTCF_LOCAL) saddr = 0;
+  // fib_compute_spec_dst(): RTCF_LOCAL is bit 31, so compare the flags unsigned.
+  if ((rt.rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST | RTCF_LOCAL)) >>> 0 !== RTCF_LOCAL) saddr = 0;
   const fl = { daddr, saddr, tos: h[nh + 1] & IPTOS_TOS_MASK, oif: 0 };
   const r = ip_route_output(net, fl);
   if (typeof r === 'number') return true;
