@@ -10,11 +10,22 @@ export interface BenchConfig {
   quick: boolean;
 }
 
-/** One side of a benchmark. `sample` runs the workload once and returns the figure, in the benchmark's unit. */
+/** What a sample returns when it can also lose part of its workload (datagrams). */
+export interface SampleResult {
+  /** The figure, in the benchmark's unit. */
+  value: number;
+  /** Units of work lost on the way (datagrams sent and never received). */
+  dropped: number;
+}
+
+/**
+ * One side of a benchmark. `sample` runs the workload once and returns the figure, in the
+ * benchmark's unit (or the figure and what was dropped).
+ */
 export interface Side {
   name: string;
   /** `verify`: also check the bytes moved (the first warm-up does; timed rounds only count). */
-  sample(verify: boolean): Promise<number>;
+  sample(verify: boolean): Promise<number | SampleResult>;
 }
 
 export interface Benchmark {
@@ -43,6 +54,8 @@ export interface BenchResult {
   reference: Stats & { name: string };
   ratio: Stats;
   target: number;
+  /** Benchmarks that can lose work: what each side lost over all its samples (warm-ups included). */
+  dropped?: { usernet: number; reference: number };
 }
 
 export interface RunOptions {
@@ -90,9 +103,14 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 /** Run one benchmark: warm-ups (the first verifying), then `rounds` alternating pairs of samples. */
 export async function runBenchmark(b: Benchmark, opts: RunOptions): Promise<BenchResult> {
   const skip = opts.only === 'usernet' ? b.reference : opts.only === 'reference' ? b.usernet : null;
+  let dropped: { usernet: number; reference: number } | undefined;
   const sample = async (side: Side, verify: boolean): Promise<number> => {
     if (side === skip) return NaN;
-    return withTimeout(side.sample(verify), opts.sampleTimeoutMs, `${b.name} (${side.name})`);
+    const r = await withTimeout(side.sample(verify), opts.sampleTimeoutMs, `${b.name} (${side.name})`);
+    if (typeof r === 'number') return r;
+    dropped ??= { usernet: 0, reference: 0 };
+    dropped[side === b.usernet ? 'usernet' : 'reference'] += r.dropped;
+    return r.value;
   };
   for (let i = 0; i < opts.warmup; i++) {
     await sample(b.usernet, i === 0);
@@ -126,6 +144,7 @@ export async function runBenchmark(b: Benchmark, opts: RunOptions): Promise<Benc
     reference: { name: b.reference.name, ...stats(r) },
     ratio: stats(ratio),
     target: b.target,
+    ...(dropped ? { dropped } : {}),
   };
 }
 
@@ -173,5 +192,13 @@ export function table(results: readonly BenchResult[]): string {
       .map((cell, c) => cell.padEnd(widths[c]))
       .join('  ')
       .trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  const lines = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  // Work lost on the way is never hidden in a figure: say so under the table.
+  for (const r of results) {
+    if (r.dropped && (r.dropped.usernet || r.dropped.reference))
+      lines.push(
+        `${r.name}: dropped ${r.dropped.usernet} (usernet), ${r.dropped.reference} (${r.reference.name}), warm-ups included`,
+      );
+  }
+  return lines.join('\n');
 }

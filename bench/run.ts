@@ -5,10 +5,12 @@
 //   --rounds N  timed rounds per benchmark (default 9, quick 3)
 //   --side S    run only one side, usernet or reference (for profiling; no ratio)
 //   name…       run only the benchmarks whose name contains one of these words
+//   --filter W  the same as naming W
 
 import { availableParallelism, cpus } from 'node:os';
 import { runBenchmark, table, type BenchResult } from './harness.js';
 import { unixStreamBenchmarks } from './unix_stream.js';
+import { udpBenchmarks } from './udp.js';
 
 interface Args {
   quick: boolean;
@@ -20,7 +22,7 @@ interface Args {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `${msg}\nusage: node dist/bench/run.js [--quick] [--json] [--rounds N] [--side usernet|reference] [name…]\n`,
+    `${msg}\nusage: node dist/bench/run.js [--quick] [--json] [--rounds N] [--side usernet|reference] [--filter W] [name…]\n`,
   );
   process.exit(2);
 }
@@ -41,6 +43,10 @@ function parseArgs(argv: readonly string[]): Args {
       const v = s === '--side' ? argv[++i] : s.slice('--side='.length);
       if (v !== 'usernet' && v !== 'reference') usage(`--side wants usernet or reference, not ${v}`);
       a.only = v;
+    } else if (s === '--filter' || s.startsWith('--filter=')) {
+      const v = s === '--filter' ? argv[++i] : s.slice('--filter='.length);
+      if (!v) usage('--filter wants a word of a benchmark name');
+      a.filters.push(v);
     } else if (s === '--help' || s === '-h') usage('');
     else if (s.startsWith('-')) usage(`unknown option ${s}`);
     else a.filters.push(s);
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
   });
   const args = parseArgs(process.argv.slice(2));
   const cfg = { quick: args.quick };
-  let benches = unixStreamBenchmarks(cfg);
+  let benches = [...unixStreamBenchmarks(cfg), ...udpBenchmarks(cfg)];
   if (args.filters.length) benches = benches.filter((b) => args.filters.some((f) => b.name.includes(f)));
   if (benches.length === 0) usage(`no benchmark matches ${args.filters.join(' ')}`);
   const rounds = args.rounds ?? (args.quick ? 3 : 9);

@@ -82,6 +82,22 @@ export function run_blocking_fast(
   return typeof r === 'number' ? r : run_blocking_sleep(task, clock, fn, r);
 }
 
+/**
+ * run_blocking_fast() for callers that keep the common case free of closures: `first` is a
+ * function made once, which reads the call's arguments from where the caller left them, and runs
+ * once, synchronously. Only when the call must sleep is `retry()` asked for the function the
+ * retries run; it must capture those arguments, since other calls run while this one sleeps.
+ */
+export function run_blocking_first(
+  task: TaskStruct,
+  clock: Clock,
+  first: (noblock: boolean) => number,
+  retry: () => (noblock: boolean) => number,
+): number | Promise<number> {
+  const r = attempt(task, first);
+  return typeof r === 'number' ? r : run_blocking_sleep(task, clock, retry(), r);
+}
+
 /** One pass of a call that may sleep: its result, or the sleeper it registered. */
 function attempt(task: TaskStruct, fn: (noblock: boolean) => number): number | Sleeper {
   const s = spare ?? new Sleeper();

@@ -5,7 +5,7 @@
 import type { TaskStruct } from '../kernel/task.js';
 import type { Clock } from '../kernel/time.js';
 import { MAX_SCHEDULE_TIMEOUT, NSEC_PER_MSEC } from '../kernel/time.js';
-import { run_as, run_blocking, run_blocking_fast } from '../kernel/sched.js';
+import { run_as, run_blocking, run_blocking_fast, run_blocking_first } from '../kernel/sched.js';
 import { fput } from '../kernel/file_table.js';
 import { IovIter, UIO_MAXIOV } from '../kernel/uio.js';
 import { do_vfs_ioctl } from '../kernel/ioctl.js';
@@ -85,6 +85,57 @@ function addrBytes(addr: Sockaddr | Uint8Array | null | undefined): Uint8Array |
 
 function msToNs(ms: number): number {
   return ms < 0 ? MAX_SCHEDULE_TIMEOUT : ms * NSEC_PER_MSEC;
+}
+
+// The arguments of the sendmsg/recvmsg being tried synchronously (Task.msgCall): set just before
+// the first attempt and read by the attempt functions below, made once, so a call that does not
+// sleep — the common case — makes no closure. The attempt runs synchronously, so one set serves
+// every call; a call that must sleep captures them for its retries (the *_retry makers).
+let call_sock: Socket | null = null;
+let call_msg: Msghdr | null = null;
+let call_flags = 0;
+
+const send_attempt = (nb: boolean): number => net.do_sendmsg(call_sock!, call_msg!, call_flags, nb);
+const send_retry = (): ((nb: boolean) => number) => {
+  const sock = call_sock!;
+  const msg = call_msg!;
+  const flags = call_flags;
+  return (nb) => net.do_sendmsg(sock, msg, flags, nb);
+};
+const recv_attempt = (nb: boolean): number => {
+  call_msg!.msg_control_used = 0;
+  return net.do_recvmsg(call_sock!, call_msg!, call_flags, nb);
+};
+const recv_retry = (): ((nb: boolean) => number) => {
+  const sock = call_sock!;
+  const msg = call_msg!;
+  const flags = call_flags;
+  return (nb) => {
+    msg.msg_control_used = 0;
+    return net.do_recvmsg(sock, msg, flags, nb);
+  };
+};
+
+/** What recvmsg() returns: the count, flags, source address and control messages of `msg`. */
+function recvResult(msg: Msghdr, n: number): RecvResult {
+  const controlBytes = msg.msg_control ? msg.msg_control.slice(0, msg.msg_control_used) : new Uint8Array(0);
+  const control: Cmsg[] = [];
+  if (controlBytes.length) {
+    for (const c of cmsgs(controlBytes, controlBytes.length)) {
+      const out: Cmsg = { level: c.level, type: c.type, data: c.data.slice() };
+      if (c.level === S.SOL_SOCKET && c.type === S.SCM_RIGHTS) out.fds = decodeInts(c.data);
+      if (c.level === S.SOL_SOCKET && c.type === S.SCM_CREDENTIALS && c.data.length >= 12)
+        out.cred = decodeUcred(c.data);
+      control.push(out);
+    }
+  }
+  return {
+    n,
+    flags: msg.msg_flags,
+    addr: msg.msg_name && msg.msg_namelen ? decodeSockaddr(msg.msg_name, msg.msg_namelen) : null,
+    control,
+    controlBytes,
+  };
 }
 
 export class Task {
@@ -186,15 +237,15 @@ export class Task {
     return decodeSockaddr(buf, len);
   }
 
-  async send(fd: number, buf: Uint8Array, flags = 0): Promise<number> {
+  send(fd: number, buf: Uint8Array, flags = 0): Promise<number> {
     return this.sendmsgNamed('send', fd, { iov: [buf] }, flags);
   }
 
-  async sendto(fd: number, buf: Uint8Array, flags = 0, addr?: Sockaddr | Uint8Array): Promise<number> {
+  sendto(fd: number, buf: Uint8Array, flags = 0, addr?: Sockaddr | Uint8Array): Promise<number> {
     return this.sendmsgNamed('sendto', fd, { iov: [buf], name: addr }, flags);
   }
 
-  async sendmsg(fd: number, m: SendMsg, flags = 0): Promise<number> {
+  sendmsg(fd: number, m: SendMsg, flags = 0): Promise<number> {
     return this.sendmsgNamed('sendmsg', fd, m, flags);
   }
 
@@ -219,13 +270,71 @@ export class Task {
     return msg;
   }
 
+  /**
+   * sendmsg or recvmsg on the socket behind `fd` (held for the length of the call): one
+   * synchronous attempt, and a promise that sleeps and retries only when the call must wait. A
+   * call that completes at once costs no closure and no promise beyond the one returned.
+   */
+  private msgCall(
+    name: string,
+    fd: number,
+    msg: Msghdr,
+    iovlen: number,
+    flags: number,
+    send: boolean,
+  ): Promise<number> {
+    const sock = net.sockfd_lookup(this.kernelTask, fd);
+    if (typeof sock === 'number') return Promise.reject(new SyscallError(-sock, name));
+    // The fd is looked up before the msghdr is copied in (___sys_sendmsg).
+    if (iovlen > UIO_MAXIOV) {
+      net.sockfd_put(sock);
+      return Promise.reject(new SyscallError(E.EMSGSIZE, name));
+    }
+    let r: number | Promise<number>;
+    // Saved and put back, not cleared: should kernel code ever make a call of its own while this
+    // one runs, this one's retry maker still finds its arguments.
+    const prevSock = call_sock;
+    const prevMsg = call_msg;
+    const prevFlags = call_flags;
+    call_sock = sock;
+    call_msg = msg;
+    call_flags = flags;
+    try {
+      r = send
+        ? run_blocking_first(this.kernelTask, this.clock, send_attempt, send_retry)
+        : run_blocking_first(this.kernelTask, this.clock, recv_attempt, recv_retry);
+    } catch (err) {
+      net.sockfd_put(sock);
+      return Promise.reject(err);
+    } finally {
+      call_sock = prevSock;
+      call_msg = prevMsg;
+      call_flags = prevFlags;
+    }
+    if (typeof r === 'number') {
+      net.sockfd_put(sock);
+      return r < 0 ? Promise.reject(new SyscallError(-r, name)) : Promise.resolve(r);
+    }
+    return r.then(
+      (v) => {
+        net.sockfd_put(sock);
+        return check(v, name);
+      },
+      (err: unknown) => {
+        net.sockfd_put(sock);
+        throw err;
+      },
+    );
+  }
+
   private sendmsgNamed(name: string, fd: number, m: SendMsg, flags: number): Promise<number> {
-    const msg = this.buildSendMsg(m);
-    return this.withSock(name, fd, (sock) => {
-      // The fd is looked up before the msghdr is copied in (___sys_sendmsg).
-      if (m.iov.length > UIO_MAXIOV) throw new SyscallError(E.EMSGSIZE, name);
-      return this.blocking(name, (nb) => net.do_sendmsg(sock, msg, flags, nb));
-    });
+    let msg: Msghdr;
+    try {
+      msg = this.buildSendMsg(m);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.msgCall(name, fd, msg, m.iov.length, flags, true);
   }
 
   /** sendmmsg(): returns how many messages were sent; an error on the first one throws. */
@@ -243,55 +352,39 @@ export class Task {
     return sent;
   }
 
-  async recv(fd: number, buf: Uint8Array, flags = 0): Promise<number> {
-    return (await this.recvmsgNamed('recv', fd, { iov: [buf] }, flags, false)).n;
+  recv(fd: number, buf: Uint8Array, flags = 0): Promise<number> {
+    // No address and no control messages asked for: the count is the whole answer.
+    let msg: Msghdr;
+    try {
+      msg = new Msghdr([buf]);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.msgCall('recv', fd, msg, 1, flags, false);
   }
 
-  async recvfrom(fd: number, buf: Uint8Array, flags = 0): Promise<{ n: number; addr: Sockaddr | null }> {
-    const r = await this.recvmsgNamed('recvfrom', fd, { iov: [buf] }, flags);
-    return { n: r.n, addr: r.addr };
+  recvfrom(fd: number, buf: Uint8Array, flags = 0): Promise<{ n: number; addr: Sockaddr | null }> {
+    return this.recvmsgNamed('recvfrom', fd, { iov: [buf] }, flags).then((r) => ({ n: r.n, addr: r.addr }));
   }
 
-  async recvmsg(fd: number, m: RecvMsg, flags = 0): Promise<RecvResult> {
+  recvmsg(fd: number, m: RecvMsg, flags = 0): Promise<RecvResult> {
     return this.recvmsgNamed('recvmsg', fd, m, flags);
   }
 
-  private async recvmsgNamed(
-    name: string,
-    fd: number,
-    m: RecvMsg,
-    flags: number,
-    wantName = true,
-  ): Promise<RecvResult> {
-    const msg = new Msghdr(m.iov);
-    if (wantName) msg.msg_name = new Uint8Array(S.SIZEOF_SOCKADDR_STORAGE);
-    if (m.controllen) {
-      msg.msg_control = new Uint8Array(m.controllen);
-      msg.msg_controllen = m.controllen;
+  private recvmsgNamed(name: string, fd: number, m: RecvMsg, flags: number): Promise<RecvResult> {
+    let msg: Msghdr;
+    try {
+      msg = new Msghdr(m.iov);
+      msg.msg_name = new Uint8Array(S.SIZEOF_SOCKADDR_STORAGE);
+      if (m.controllen) {
+        msg.msg_control = new Uint8Array(m.controllen);
+        msg.msg_controllen = m.controllen;
+      }
+    } catch (err) {
+      // A bad argument rejects, as it did when these were async functions.
+      return Promise.reject(err);
     }
-    const n = await this.withSock(name, fd, (sock) => {
-      if (m.iov.length > UIO_MAXIOV) throw new SyscallError(E.EMSGSIZE, name);
-      return this.blocking(name, (nb) => {
-        msg.msg_control_used = 0;
-        return net.do_recvmsg(sock, msg, flags, nb);
-      });
-    });
-    const controlBytes = msg.msg_control ? msg.msg_control.slice(0, msg.msg_control_used) : new Uint8Array(0);
-    const control: Cmsg[] = [];
-    for (const c of cmsgs(controlBytes, controlBytes.length)) {
-      const out: Cmsg = { level: c.level, type: c.type, data: c.data.slice() };
-      if (c.level === S.SOL_SOCKET && c.type === S.SCM_RIGHTS) out.fds = decodeInts(c.data);
-      if (c.level === S.SOL_SOCKET && c.type === S.SCM_CREDENTIALS && c.data.length >= 12)
-        out.cred = decodeUcred(c.data);
-      control.push(out);
-    }
-    return {
-      n,
-      flags: msg.msg_flags,
-      addr: msg.msg_name && msg.msg_namelen ? decodeSockaddr(msg.msg_name, msg.msg_namelen) : null,
-      control,
-      controlBytes,
-    };
+    return this.msgCall(name, fd, msg, m.iov.length, flags, false).then((n) => recvResult(msg, n));
   }
 
   /**

@@ -79,6 +79,40 @@ test('csum_partial equals the plain RFC 1071 sum, at any offset, initial sum and
   const big = new Uint8Array(2_500_001).fill(0xff);
   big[12345] = 0x12;
   assert.equal(csum_partial(big, 0, big.length, 0), refSum(big));
+  // Past 2^20 32-bit words (the word sum's block), with a view that starts off a 4-byte boundary.
+  const huge = new Uint8Array(new ArrayBuffer(4_500_008), 3, 4_500_003).fill(0xfe);
+  huge[4_000_001] = 0x01;
+  assert.equal(csum_partial(huge, 1, huge.length - 1, 0), refSum(huge.subarray(1)));
+});
+
+test('csum_partial of long data read a word at a time: any alignment of view and offset', () => {
+  // Long runs are summed through a 32-bit view of their aligned middle; the view's own offset in
+  // its buffer and the offset into it both move which bytes fall outside the middle and in which
+  // lane, and a sum of zeros must stay +0 while any other folds into [1, 0xffff].
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 100, maxLength: 3000 }),
+      fc.nat(7),
+      fc.nat(9),
+      fc.nat(0xffffffff),
+      fc.constantFrom('random', 'zeros', 'ones'),
+      (data, viewOff, pad, initial, fill) => {
+        if (fill === 'zeros') data.fill(0);
+        if (fill === 'ones') data.fill(0xff);
+        const buf = new Uint8Array(
+          new ArrayBuffer(viewOff + pad + data.length + 8),
+          viewOff,
+          pad + data.length,
+        );
+        buf.set(data, pad);
+        assert.equal(csum_partial(buf, pad, data.length, initial), csum_fold16(refSum(data) + initial));
+        assert.equal(csum_partial(buf, pad, data.length, 0), refSum(data));
+        // Bytes asked for past the end of the view count as zeros.
+        assert.equal(csum_partial(buf, pad, data.length + 5, 0), refSum(data));
+      },
+    ),
+    FC,
+  );
 });
 
 test('blocks summed separately combine with csum_block_add, odd offsets included', () => {

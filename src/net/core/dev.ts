@@ -53,11 +53,22 @@ export class NetDevState {
   }
 }
 
+declare module './net_namespace.js' {
+  interface Net {
+    /** The device state (netdev_state), on the namespace itself: every packet reads it. */
+    netdev?: NetDevState;
+  }
+}
+
 export function netdev_state(net: Net): NetDevState {
-  let s = net.proto_state.get('dev') as NetDevState | undefined;
+  return net.netdev ?? netdev_state_init(net);
+}
+
+function netdev_state_init(net: Net): NetDevState {
+  let s = net.netdev;
   if (!s) {
     s = new NetDevState(net);
-    net.proto_state.set('dev', s);
+    net.netdev = s;
     const k = net.kernel.sysctl;
     const st = s;
     k.register('net.core.netdev_max_backlog', {

@@ -225,17 +225,46 @@ export function netdev_alloc_skb(headroom: number, size: number): SkBuff {
 
 /** alloc_skb(size): an empty skb with `size` bytes of room. */
 export function alloc_skb(size: number): SkBuff {
-  return new SkBuff(new Uint8Array(size), 0, 0);
+  return new SkBuff(head_alloc(size), 0, 0);
 }
 
-// The skb head cache (kmem_cache for skb data): heads of 4 KiB and up come from per-power-of-two
+// The skb head cache (kmem_cache for skb data): heads of 1 KiB and up come from per-power-of-two
 // free lists of ArrayBuffers, so a bulk transfer neither zeroes nor garbage-collects its buffers.
 const HEAD_CACHE_MIN = 1024;
-const HEAD_CACHE_DEPTH = 32;
+/**
+ * How many free heads of 2^order bytes the cache keeps: 1 MiB of each size, and at least 32. A
+ * window of datagrams in flight (hundreds of 2 KiB heads) must fit, or every packet would
+ * allocate a fresh buffer and drop a freed one.
+ */
+function head_cache_depth(order: number): number {
+  return Math.max(32, (1 << 20) >>> order);
+}
 const headCache: ArrayBuffer[][] = [];
 
+// Small heads (below HEAD_CACHE_MIN) are carved from a shared fragment buffer, as
+// napi_alloc_frag / page_frag_alloc carve them from a page: each `new Uint8Array(n)` of its own
+// would allocate and track a separate backing store (V8 keeps only typed arrays of 64 bytes or
+// less on its heap), which costs more than the packet's trip through the stack. A carved head is
+// a view of its own size, zero like a fresh one (the buffer is never reused: it is garbage once
+// every head carved from it is), and never goes back to the head cache (head_free only takes
+// heads of HEAD_CACHE_MIN and up).
+const FRAG_BUF_SIZE = 32 * 1024;
+let fragBuf = new ArrayBuffer(FRAG_BUF_SIZE);
+let fragOff = 0;
+
 function head_alloc(size: number): Uint8Array {
-  if (size < HEAD_CACHE_MIN) return new Uint8Array(size);
+  if (size < HEAD_CACHE_MIN) {
+    if (size === 0) return new Uint8Array(0);
+    // 8-byte aligned, as a kmalloc'd head is.
+    const need = (size + 7) & ~7;
+    if (fragOff + need > FRAG_BUF_SIZE) {
+      fragBuf = new ArrayBuffer(FRAG_BUF_SIZE);
+      fragOff = 0;
+    }
+    const h = new Uint8Array(fragBuf, fragOff, size);
+    fragOff += need;
+    return h;
+  }
   const order = 32 - Math.clz32(size - 1);
   const free = headCache[order];
   if (free && free.length) {
@@ -253,7 +282,7 @@ function head_free(head: Uint8Array): void {
   if (len < HEAD_CACHE_MIN || (len & (len - 1)) !== 0) return;
   const order = 31 - Math.clz32(len);
   const free = (headCache[order] ??= []);
-  if (free.length < HEAD_CACHE_DEPTH) free.push(ab);
+  if (free.length < head_cache_depth(order)) free.push(ab);
 }
 
 const EMPTY_HEAD = new Uint8Array(0);

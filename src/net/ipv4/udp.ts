@@ -215,6 +215,18 @@ export function udp_lib_unhash(sk: UdpSock): void {
   sk.inet_num = 0;
 }
 
+declare module '../core/net_namespace.js' {
+  interface Net {
+    /** The namespace's udp_table, kept on it for the receive path (no keyed lookup per datagram). */
+    udp_tbl?: UdpTable;
+  }
+}
+
+/** udp_table() for the per-datagram paths. */
+function udp_tbl(net: Net): UdpTable {
+  return net.udp_tbl ?? (net.udp_tbl = udp_table(net));
+}
+
 /** compute_score() of __udp4_lib_lookup: -1 = no match; connected socks score higher. */
 function compute_score(sk: UdpSock, saddr: number, sport: number, daddr: number, dif: number): number {
   if (sk.inet_rcv_saddr && sk.inet_rcv_saddr !== daddr) return -1;
@@ -248,7 +260,7 @@ export function __udp4_lib_lookup(
   dport: number,
   dif: number,
 ): UdpSock | null {
-  const slot = udp_table(net).hash.get(dport);
+  const slot = udp_tbl(net).hash.get(dport);
   if (!slot) return null;
   let result: UdpSock | null = null;
   let badness = -1;
@@ -454,7 +466,7 @@ function udp_mcast_deliver(
   daddr: number,
   dport: number,
 ): number {
-  const slot = udp_table(net).hash.get(dport);
+  const slot = udp_tbl(net).hash.get(dport);
   const dif = skb.skb_iif || (skb.dev ? skb.dev.ifindex : 0);
   const matches: UdpSock[] = [];
   if (slot)
