@@ -4,7 +4,9 @@
 import type { Socket } from '../socket.js';
 import type { Net } from './net_namespace.js';
 import type { Cred } from '../../kernel/cred.js';
-import { SkBuff, SkBuffHead, kfree_skb } from './skbuff.js';
+import { SkBuff, SkBuffHead, kfree_skb, alloc_skb_with_frags } from './skbuff.js';
+import { prepare_to_wait } from '../../kernel/sched.js';
+import { EAGAIN, EPIPE } from '../../uapi/errno.js';
 import {
   wake_up_interruptible_all,
   wake_up_interruptible_poll,
@@ -22,7 +24,7 @@ import {
   POLLWRBAND,
   POLLWRNORM,
 } from '../../uapi/poll.js';
-import { SOCK_NOSPACE } from '../../uapi/socket.js';
+import { SOCK_NOSPACE, SEND_SHUTDOWN } from '../../uapi/socket.js';
 
 /** sk_state values shared by protocols (include/net/tcp_states.h). */
 export const TCP_ESTABLISHED = 1;
@@ -239,6 +241,43 @@ export function skb_set_owner_r(skb: SkBuff, sk: Sock): void {
   skb.sk = sk;
   skb.destructor = sock_rfree;
   sk.sk_rmem_alloc += skb.truesize;
+}
+
+/**
+ * The checks sock_alloc_send_pskb() makes before it allocates: a pending error, a shut-down
+ * sender, then a full send buffer — where a caller that may sleep is queued on the socket's
+ * wait queue (see kernel/sched.ts) and everyone gets -EAGAIN. Returns 0 when there is room.
+ */
+export function sock_alloc_send_check(sk: Sock, noblock: boolean): number {
+  const e = sock_error(sk);
+  if (e) return e;
+  if (sk.sk_shutdown & SEND_SHUTDOWN) return -EPIPE;
+  if (sk.sk_wmem_alloc >= sk.sk_sndbuf) {
+    sk_set_nospace(sk);
+    const timeo = sock_sndtimeo(sk, noblock);
+    const wq = sk_wq(sk);
+    if (timeo && wq) prepare_to_wait(wq, timeo);
+    return -EAGAIN;
+  }
+  return 0;
+}
+
+/** sock_alloc_send_pskb(): `header_len` + `data_len` bytes charged to the sender, or null with `err.v`. */
+export function sock_alloc_send_pskb(
+  sk: Sock,
+  header_len: number,
+  data_len: number,
+  noblock: boolean,
+  err: { v: number },
+): SkBuff | null {
+  const e = sock_alloc_send_check(sk, noblock);
+  if (e) {
+    err.v = e;
+    return null;
+  }
+  const skb = alloc_skb_with_frags(header_len, data_len);
+  skb_set_owner_w(skb, sk);
+  return skb;
 }
 
 /** sock_rcvtimeo(). */

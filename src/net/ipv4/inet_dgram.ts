@@ -16,7 +16,7 @@ import {
   sock_flag,
   sock_error,
   sock_rcvtimeo,
-  sock_sndtimeo,
+  sock_alloc_send_check,
   skb_set_owner_w,
   sock_writeable,
   sk_wq,
@@ -626,20 +626,9 @@ export function sock_alloc_send_skb(
   noblock: boolean,
   err: { v: number },
 ): SkBuff | null {
-  const e = sock_error(sk);
+  const e = sock_alloc_send_check(sk, noblock);
   if (e) {
     err.v = e;
-    return null;
-  }
-  if (sk.sk_shutdown & S.SEND_SHUTDOWN) {
-    err.v = -E.EPIPE;
-    return null;
-  }
-  if (sk.sk_wmem_alloc >= sk.sk_sndbuf) {
-    if (sk.sk_socket) sk.sk_socket.flags |= 1 << S.SOCK_NOSPACE;
-    const timeo = sock_sndtimeo(sk, noblock);
-    if (timeo) prepare_to_wait(sk_wq(sk)!, timeo);
-    err.v = -E.EAGAIN;
     return null;
   }
   const skb = alloc();
@@ -658,20 +647,9 @@ export function sock_alloc_send_dgram(
   noblock: boolean,
   err: { v: number },
 ): SkBuff | null {
-  const e = sock_error(sk);
+  const e = sock_alloc_send_check(sk, noblock);
   if (e) {
     err.v = e;
-    return null;
-  }
-  if (sk.sk_shutdown & S.SEND_SHUTDOWN) {
-    err.v = -E.EPIPE;
-    return null;
-  }
-  if (sk.sk_wmem_alloc >= sk.sk_sndbuf) {
-    if (sk.sk_socket) sk.sk_socket.flags |= 1 << S.SOCK_NOSPACE;
-    const timeo = sock_sndtimeo(sk, noblock);
-    if (timeo) prepare_to_wait(sk_wq(sk)!, timeo);
-    err.v = -E.EAGAIN;
     return null;
   }
   const skb = ip_alloc_dgram_skb(rt, tlen);

@@ -33,6 +33,7 @@ import {
   sock_rcvtimeo,
   sock_sndtimeo,
   sock_wfree,
+  sock_alloc_send_pskb,
   type Proto,
 } from '../core/sock.js';
 import {
@@ -496,38 +497,16 @@ function unix_skb_scm_eq(skb: SkBuff, scm: ScmCookie): boolean {
   return cb.pid === scm.creds.pid && cb.uid === scm.creds.uid && cb.gid === scm.creds.gid;
 }
 
-/** sock_alloc_send_pskb(): an skb charged to the sender, or sleep until the send buffer has room. */
-function sock_alloc_send_pskb(
+/** An skb charged to the sender whose freeing also lets go of the fds it carries (unix_destruct_scm). */
+function unix_alloc_send_skb(
   sk: Sock,
   header_len: number,
   data_len: number,
   noblock: boolean,
   err: { v: number },
 ): SkBuff | null {
-  const e = sock_error(sk);
-  if (e) {
-    err.v = e;
-    return null;
-  }
-  if (sk.sk_shutdown & S.SEND_SHUTDOWN) {
-    err.v = -E.EPIPE;
-    return null;
-  }
-  if (sk.sk_wmem_alloc >= sk.sk_sndbuf) {
-    if (sk.sk_socket) sk.sk_socket.flags |= 1 << S.SOCK_NOSPACE;
-    const timeo = sock_sndtimeo(sk, noblock);
-    if (!timeo) {
-      err.v = -E.EAGAIN;
-      return null;
-    }
-    prepare_to_wait(sk_wq(sk)!, timeo);
-    err.v = -E.EAGAIN;
-    return null;
-  }
-  const skb = alloc_skb_with_frags(header_len, data_len);
-  skb.sk = sk;
-  sk.sk_wmem_alloc += skb.truesize;
-  skb.destructor = unix_destruct_scm;
+  const skb = sock_alloc_send_pskb(sk, header_len, data_len, noblock, err);
+  if (skb) skb.destructor = unix_destruct_scm;
   return skb;
 }
 
@@ -903,7 +882,7 @@ function unix_stream_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
     size = Math.min(size, SKB_MAX_HEAD0 + UNIX_SKB_FRAGS_SZ);
     let data_len = Math.max(0, size - SKB_MAX_HEAD0);
     data_len = Math.min(size, Math.ceil(data_len / PAGE_SIZE) * PAGE_SIZE);
-    const skb = sock_alloc_send_pskb(sk, size - data_len, data_len, noblock, ebox);
+    const skb = unix_alloc_send_skb(sk, size - data_len, data_len, noblock, ebox);
     if (!skb) {
       err = ebox.v;
       break;
@@ -946,7 +925,7 @@ function queue_oob(
   noblock: boolean,
 ) {
   const ebox = { v: 0 };
-  const skb = sock_alloc_send_pskb(sock.sk!, 1, 0, noblock, ebox);
+  const skb = unix_alloc_send_skb(sock.sk!, 1, 0, noblock, ebox);
   if (!skb) return ebox.v;
   const err = unix_scm_to_skb(scm, skb, !fds_sent);
   if (err) {
@@ -1142,7 +1121,7 @@ function unix_dgram_sendmsg(sock: Socket, msg: Msghdr, len: number): number {
     data_len = Math.ceil(data_len / PAGE_SIZE) * PAGE_SIZE;
   }
   const ebox = { v: 0 };
-  const skb = sock_alloc_send_pskb(sk, Math.max(0, len - data_len), Math.min(data_len, len), noblock, ebox);
+  const skb = unix_alloc_send_skb(sk, Math.max(0, len - data_len), Math.min(data_len, len), noblock, ebox);
   if (!skb) return fail(ebox.v);
   const drop = (e: number): number => {
     kfree_skb(skb);
