@@ -4,7 +4,8 @@
 // recvmsg, the UDP socket options, and the /proc/net/udp view.
 
 import type { Net } from '../core/net_namespace.js';
-import { CHECKSUM_UNNECESSARY, SkBuff, kfree_skb, skb_clone } from '../core/skbuff.js';
+import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, kfree_skb, skb_clone } from '../core/skbuff.js';
+import { IFF_LOOPBACK } from '../../uapi/if.js';
 import {
   SOCK_BINDADDR_LOCK,
   SOCK_BINDPORT_LOCK,
@@ -388,8 +389,16 @@ function udp_sendmsg(sk: InetSock, msg: Msghdr, len: number): number {
   h[o + 6] = 0;
   h[o + 7] = 0;
   // udp_send_skb(): the checksum over the pseudo-header; 0 goes out as all ones (RFC 768).
-  let check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, ulen, I.IPPROTO_UDP, csum_partial(h, o, ulen, 0));
-  if (check === 0) check = CSUM_MANGLED_0;
+  // Through the loopback device nothing is computed, as on Linux (lo offers checksum offload):
+  // the field carries only the pseudo-header sum (CHECKSUM_PARTIAL) and the receiver trusts it.
+  let check: number;
+  if (rt.dev.flags & IFF_LOOPBACK) {
+    check = ~csum_tcpudp_magic(fl4.saddr, fl4.daddr, ulen, I.IPPROTO_UDP, 0) & 0xffff;
+    skb.ip_summed = CHECKSUM_PARTIAL;
+  } else {
+    check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, ulen, I.IPPROTO_UDP, csum_partial(h, o, ulen, 0));
+    if (check === 0) check = CSUM_MANGLED_0;
+  }
   h[o + 6] = check >> 8;
   h[o + 7] = check & 0xff;
   const ttl = ipc.ttl || ip_select_ttl(sk, rt, fl4.daddr);
@@ -515,11 +524,11 @@ export function udp_rcv(skb: SkBuff): number {
   }
   // pskb_trim_rcsum(): IP padding beyond the UDP length goes.
   skb.tail = o + ulen;
-  // udp4_csum_init(): a zero checksum means none was computed (RFC 768); anything else must add
-  // up over the pseudo-header. Our own datagrams always carry a complete checksum, so even those
-  // that looped back are checked: a raw socket's hand-made datagram on lo is verified on Linux
-  // too (it is CHECKSUM_NONE, not the CHECKSUM_PARTIAL of a UDP socket's send).
-  if (check !== 0) {
+  // udp4_csum_init(): a zero checksum means none was computed (RFC 768); a datagram a UDP socket
+  // sent through lo is CHECKSUM_PARTIAL and trusted (skb_csum_unnecessary); anything else must
+  // add up over the pseudo-header — a raw socket's hand-made datagram on lo is CHECKSUM_NONE and
+  // verified, as on Linux.
+  if (check !== 0 && skb.ip_summed !== CHECKSUM_PARTIAL && skb.ip_summed !== CHECKSUM_UNNECESSARY) {
     const c = csum_tcpudp_magic(saddr, daddr, ulen, I.IPPROTO_UDP, csum_partial(h, o, ulen, 0));
     if (c !== 0) {
       UDP_INC_STATS(net, UDP_MIB_CSUMERRORS);
