@@ -10,8 +10,10 @@ import {
   PACKET_HOST,
   PACKET_MULTICAST,
   PACKET_OTHERHOST,
+  CHECKSUM_PARTIAL,
   type SkBuff,
 } from '../net/core/skbuff.js';
+import { csum_finish_partial } from '../wire/checksum.js';
 import { ARPHRD_ETHER, ARPHRD_LOOPBACK, ETH_HLEN, IFF_LOOPBACK } from '../uapi/if.js';
 import {
   DEFAULT_SNAPLEN,
@@ -74,6 +76,21 @@ export function linktypeOf(dev: NetDevice): number {
 }
 
 /** A running capture on one or more devices. */
+/**
+ * A UDP datagram sent through lo carries only its pseudo-header sum (CHECKSUM_PARTIAL; the
+ * "device" would finish it). A capture shows the finished checksum, as a NIC would put it on the
+ * wire, so that readers validating checksums see a correct packet. (tcpdump on Linux's lo shows
+ * the partial value instead: see docs/differences.md.)
+ */
+function finish_udp_checksum(f: Uint8Array): void {
+  if (f.length < 14 + 20 || ((f[12] << 8) | f[13]) !== 0x0800) return;
+  const ihl = (f[14] & 15) * 4;
+  const totLen = (f[16] << 8) | f[17];
+  const l4 = 14 + ihl;
+  if (f[23] !== 17 || l4 + 8 > f.length || 14 + totLen > f.length) return;
+  csum_finish_partial(f, l4, 14 + totLen - l4, 6);
+}
+
 export class Capture {
   readonly interfaces: CaptureInterface[] = [];
   readonly frames: CapturedFrame[] = [];
@@ -121,11 +138,13 @@ export class Capture {
     const start = !outgoing && skb.mac_header >= 0 && skb.mac_header <= skb.data ? skb.mac_header : skb.data;
     const origLen = skb.tail - start;
     const caplen = Math.min(origLen, this.snaplen);
+    // A copy: the skb's bytes are reused or rewritten once it moves on.
+    const data = skb.head.slice(start, start + caplen);
+    if (skb.ip_summed === CHECKSUM_PARTIAL && caplen === origLen) finish_udp_checksum(data);
     this.frames.push({
       ifIndex,
       tsNs: dev.nd_net.kernel.clock.now(),
-      // A copy: the skb's bytes are reused or rewritten once it moves on.
-      data: skb.head.slice(start, start + caplen),
+      data,
       origLen,
       outgoing,
       pktType: skb.pkt_type,

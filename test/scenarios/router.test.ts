@@ -202,3 +202,26 @@ test('unreachable port across the router: ECONNREFUSED on the connected socket, 
   assert.equal((r.addr as SockaddrIn).addr, '10.0.1.2');
   await settle(w);
 });
+
+test('no route at the router: ICMP net unreachable comes back, ENETUNREACH in the error queue', async () => {
+  const { w, a, r } = routed(9, { delay: '1ms' }, { delay: '1ms' });
+  const t = a.spawn();
+  const s = t.socket(AF_INET, SOCK_DGRAM, 0);
+  t.setsockopt(s, SOL_IP, IP_RECVERR, 1);
+  t.bind(s, sin('0.0.0.0', 4445));
+  // a's default route leads to r, which has no route to 10.99/16.
+  assert.equal(await t.sendto(s, enc('lost'), 0, sin('10.99.0.1', 9000)), 4);
+  await runFor(w, 50);
+  assert.equal(mib(r, 'IpExt', 'InNoRoutes'), 1);
+  assert.equal(mib(r, 'Icmp', 'OutDestUnreachs'), 1);
+  const buf = new Uint8Array(64);
+  const m = await t.recvmsg(s, { iov: [buf], controllen: 256 }, MSG_ERRQUEUE | MSG_DONTWAIT);
+  const cm = m.control.find((x) => x.level === SOL_IP && x.type === IP_RECVERR);
+  assert.ok(cm?.data);
+  const ee = decodeSockExtendedErr(cm.data);
+  assert.equal(ee.ee_origin, SO_EE_ORIGIN_ICMP);
+  assert.equal(ee.ee_type, 3, 'ICMP_DEST_UNREACH');
+  assert.equal(ee.ee_code, 0, 'ICMP_NET_UNREACH');
+  assert.equal(ee.ee_errno, 101, 'ENETUNREACH');
+  assert.equal(ee.offender?.addr, '10.0.1.1');
+});

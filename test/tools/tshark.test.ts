@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { World } from '../../src/index.js';
+import { World, AF_INET, SOCK_DGRAM } from '../../src/index.js';
 import { veth_newlink } from '../../src/drivers/net/veth.js';
 import { dev_open } from '../../src/net/core/dev.js';
 import type { NetDevice } from '../../src/net/core/netdevice.js';
@@ -168,5 +168,25 @@ test('tshark reads a loopback capture as Ethernet with zero MACs, one copy per f
     assert.deepEqual(r.problems, []);
     assert.equal(r.frames.length, 2);
     assert.match(tsharkVerbose(file), /Ethernet II, Src: 00:00:00:00:00:00, Dst: 00:00:00:00:00:00/);
+  });
+});
+
+test('tshark finds no checksum error in UDP socket traffic captured on lo', { skip }, async () => {
+  const world = new World({ seed: 6 });
+  const h = world.addHost('h');
+  const cap = h.capture('lo');
+  const t = h.spawn();
+  const rx = t.socket(AF_INET, SOCK_DGRAM, 0);
+  t.bind(rx, { family: AF_INET, port: 7000, addr: '127.0.0.1' });
+  const tx = t.socket(AF_INET, SOCK_DGRAM, 0);
+  for (const n of [0, 1, 100, 1472, 9000])
+    await t.sendto(tx, payload(n), 0, { family: AF_INET, port: 7000, addr: '127.0.0.1' });
+  await settle(world);
+  withDir((dir) => {
+    const file = join(dir, 'lo-udp.pcapng');
+    cap.write(file);
+    const r = tsharkCheck(file);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.frames.length, 5);
   });
 });

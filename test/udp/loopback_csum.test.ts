@@ -13,6 +13,11 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 test('UDP through lo carries only the pseudo-header sum, byte for byte as Linux sends it', async () => {
   const world = new World({ seed: 1 });
   const h = world.addHost('h');
+  // What lo carries, seen by a raw device tap (a capture would show the finished checksum).
+  const seen: Uint8Array[] = [];
+  h.lo.taps.push((skb, _dev, out) => {
+    if (out) seen.push(skb.head.slice(skb.data, skb.tail));
+  });
   const cap = h.capture('lo');
   const t = h.spawn();
   const fd = t.socket(AF_INET, SOCK_DGRAM, 0);
@@ -23,11 +28,18 @@ test('UDP through lo carries only the pseudo-header sum, byte for byte as Linux 
     addr: '127.0.0.1',
   });
   await new Promise((r) => setImmediate(r));
-  const frame = cap.frames[0].data;
+  const frame = seen[0];
   // Ethernet (14) + IPv4 (20): the UDP header is the next 8 bytes; Linux's frame from the same call.
   const want = linux.lo_udp_partial.slice((14 + 20) * 2, (14 + 20 + 8) * 2);
   assert.equal(want, '9c4000090016fe29');
   assert.equal(hex(frame.subarray(34, 42)), want);
+  // The capture finishes it, as a NIC would on the wire: the checksum adds up over the pseudo-header.
+  const c = cap.frames.find((f) => f.data[23] === 17)!.data;
+  assert.equal(hex(c.subarray(34, 40)), '9c4000090016');
+  let sum = 0x7f00 + 0x0001 + 0x7f00 + 0x0001 + 17 + 22;
+  for (let i = 34; i < 34 + 22; i += 2) sum += (c[i] << 8) | (c[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  assert.equal(sum, 0xffff, 'a complete checksum');
 });
 
 test('on lo a UDP socket datagram is trusted, a raw hand-made one with a bad checksum is dropped', async () => {
