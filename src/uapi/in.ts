@@ -33,6 +33,10 @@ export const IPPROTO_ETHERNET = 143;
 export const IPPROTO_RAW = 255;
 export const IPPROTO_MPTCP = 262;
 export const IPPROTO_MAX = 263;
+export const IPPROTO_ROUTING = 43;
+export const IPPROTO_FRAGMENT = 44;
+export const IPPROTO_NONE = 59;
+export const IPPROTO_DSTOPTS = 60;
 
 // SOL_IP options.
 export const IP_TOS = 1;

@@ -6,40 +6,42 @@ import { EMPTY_BYTES, get16, get32, get8, put16, put32, put8 } from './bytes.js'
 import { csum_partial, csum_fold, csum_replace2, ip_fast_csum } from './checksum.js';
 
 // Protocol numbers (IPPROTO_*, include/uapi/linux/in.h and in6.h).
-export const IPPROTO_IP = 0;
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_IGMP = 2;
-export const IPPROTO_IPIP = 4;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_EGP = 8;
-export const IPPROTO_PUP = 12;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_IDP = 22;
-export const IPPROTO_TP = 29;
-export const IPPROTO_DCCP = 33;
-export const IPPROTO_IPV6 = 41;
-export const IPPROTO_ROUTING = 43;
-export const IPPROTO_FRAGMENT = 44;
-export const IPPROTO_RSVP = 46;
-export const IPPROTO_GRE = 47;
-export const IPPROTO_ESP = 50;
-export const IPPROTO_AH = 51;
-export const IPPROTO_ICMPV6 = 58;
-export const IPPROTO_NONE = 59;
-export const IPPROTO_DSTOPTS = 60;
-export const IPPROTO_MTP = 92;
-export const IPPROTO_BEETPH = 94;
-export const IPPROTO_ENCAP = 98;
-export const IPPROTO_PIM = 103;
-export const IPPROTO_COMP = 108;
-export const IPPROTO_L2TP = 115;
-export const IPPROTO_SCTP = 132;
-export const IPPROTO_UDPLITE = 136;
-export const IPPROTO_MPLS = 137;
-export const IPPROTO_ETHERNET = 143;
-export const IPPROTO_RAW = 255;
-export const IPPROTO_MPTCP = 262;
-export const IPPROTO_MAX = 263;
+export {
+  IPPROTO_IP,
+  IPPROTO_ICMP,
+  IPPROTO_IGMP,
+  IPPROTO_IPIP,
+  IPPROTO_TCP,
+  IPPROTO_EGP,
+  IPPROTO_PUP,
+  IPPROTO_UDP,
+  IPPROTO_IDP,
+  IPPROTO_TP,
+  IPPROTO_DCCP,
+  IPPROTO_IPV6,
+  IPPROTO_ROUTING,
+  IPPROTO_FRAGMENT,
+  IPPROTO_RSVP,
+  IPPROTO_GRE,
+  IPPROTO_ESP,
+  IPPROTO_AH,
+  IPPROTO_ICMPV6,
+  IPPROTO_NONE,
+  IPPROTO_DSTOPTS,
+  IPPROTO_MTP,
+  IPPROTO_BEETPH,
+  IPPROTO_ENCAP,
+  IPPROTO_PIM,
+  IPPROTO_COMP,
+  IPPROTO_L2TP,
+  IPPROTO_SCTP,
+  IPPROTO_UDPLITE,
+  IPPROTO_MPLS,
+  IPPROTO_ETHERNET,
+  IPPROTO_RAW,
+  IPPROTO_MPTCP,
+  IPPROTO_MAX,
+} from '../uapi/in.js';
 
 // Header constants (include/uapi/linux/ip.h, include/net/ip.h).
 export const IPVERSION = 4;

@@ -11,8 +11,8 @@ import * as E from '../../uapi/errno.js';
 import { PF_INET, SOCK_MAX, SOCK_RAW, SS_UNCONNECTED } from '../../uapi/socket.js';
 import { CAP_NET_RAW } from '../../uapi/capability.js';
 
-export const IPPROTO_IP = 0;
-export const IPPROTO_MAX = 263;
+import { IPPROTO_IP, IPPROTO_MAX } from '../../uapi/in.js';
+export { IPPROTO_IP, IPPROTO_MAX };
 
 /** INET_PROTOSW_* flags. */
 export const INET_PROTOSW_REUSE = 0x01;
