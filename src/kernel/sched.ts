@@ -78,8 +78,7 @@ export function run_blocking_fast(
   clock: Clock,
   fn: (noblock: boolean) => number,
 ): number | Promise<number> {
-  const r = attempt(task, fn);
-  return typeof r === 'number' ? r : run_blocking_sleep(task, clock, fn, r);
+  return run_blocking_first(task, clock, fn, () => fn);
 }
 
 /**
