@@ -2,7 +2,7 @@
 // below assume 6-byte hardware and 4-byte protocol addresses, which check() verifies first, as
 // arp_rcv() and arp_process() do before they look at an address.
 
-import { EMPTY_BYTES, get16, get32, get48, get8, put16, put32, put48, put8 } from './bytes.js';
+import { get16, get32, get48, get8, put16, put32, put48, put8, ByteView } from './bytes.js';
 import { ETH_ALEN, ETH_P_IP } from './ethernet.js';
 
 // Hardware types (ARPHRD_*).
@@ -29,20 +29,7 @@ export const ARP_ETH_IP_LEN = 28;
  */
 export type ArpError = 'truncated' | 'bad-address-len' | 'bad-hardware' | 'bad-protocol' | 'bad-operation';
 
-export class ArpPacket {
-  constructor(
-    public buf: Uint8Array = EMPTY_BYTES,
-    public off = 0,
-    public len = buf.length - off,
-  ) {}
-
-  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class ArpPacket extends ByteView {
   /** arp_rcv() then the first tests of arp_process(), in their order. */
   static check(buf: Uint8Array, off: number, len: number): ArpError | null {
     // arp_hdr_len(dev): room for two pairs of the device's address length and IPv4, whatever

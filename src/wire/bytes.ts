@@ -6,6 +6,25 @@
 /** The empty buffer views start on before they are pointed at a packet. */
 export const EMPTY_BYTES = new Uint8Array(0);
 
+/**
+ * A view over `len` bytes at `off` in `buf`, re-pointable with reset() so one view per layer
+ * serves every packet. Each header's view (EthernetFrame, Ipv4Packet, …) extends it.
+ */
+export class ByteView {
+  constructor(
+    public buf: Uint8Array = EMPTY_BYTES,
+    public off = 0,
+    public len = buf.length - off,
+  ) {}
+
+  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+    return this;
+  }
+}
+
 export function get8(b: Uint8Array, o: number): number {
   return b[o] | 0;
 }

@@ -2,7 +2,7 @@
 // A MAC address is a 48-bit number (0x0200_0000_0001 = 02:00:00:00:00:01): exact in a double,
 // compared with ===, usable as a map key, and read or written without allocating.
 
-import { EMPTY_BYTES, get16, get48, put16, put48 } from './bytes.js';
+import { get16, get48, put16, put48, ByteView } from './bytes.js';
 
 export const ETH_ALEN = 6;
 /** Header length: destination, source, type. */
@@ -85,21 +85,7 @@ export function macWrite(buf: Uint8Array, off: number, mac: number): void {
 export type EthernetError = 'truncated';
 
 /** A checked view of an Ethernet II header at `off` in `buf`; `len` bytes of frame are there. */
-export class EthernetFrame {
-  constructor(
-    public buf: Uint8Array = EMPTY_BYTES,
-    public off = 0,
-    public len = buf.length - off,
-  ) {}
-
-  /** Point the view at another frame (one view per layer is kept and re-pointed per packet). */
-  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class EthernetFrame extends ByteView {
   /** Whether `len` bytes at `off` hold an Ethernet header (eth_type_trans pulls ETH_HLEN). */
   static check(buf: Uint8Array, off: number, len: number): EthernetError | null {
     if (len < ETH_HLEN || off < 0 || off + len > buf.length) return 'truncated';

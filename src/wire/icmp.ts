@@ -2,55 +2,86 @@
 // 8-byte header, the start of the datagram that caused it: its IP header and at least 8 bytes
 // of its payload (RFC 792; RFC 1812 §4.3.2.3 allows more, Linux sends up to 576 bytes in all).
 
-import { EMPTY_BYTES, get16, get32, get8, put16, put32, put8 } from './bytes.js';
+import { get16, get32, get8, put16, put32, put8, ByteView } from './bytes.js';
 import { csum_fold, csum_partial } from './checksum.js';
+import {
+  ICMP_ECHOREPLY,
+  ICMP_DEST_UNREACH,
+  ICMP_SOURCE_QUENCH,
+  ICMP_REDIRECT,
+  ICMP_ECHO,
+  ICMP_TIME_EXCEEDED,
+  ICMP_PARAMETERPROB,
+  ICMP_TIMESTAMP,
+  ICMP_TIMESTAMPREPLY,
+  ICMP_INFO_REQUEST,
+  ICMP_INFO_REPLY,
+  ICMP_ADDRESS,
+  ICMP_ADDRESSREPLY,
+  NR_ICMP_TYPES,
+  ICMP_NET_UNREACH,
+  ICMP_HOST_UNREACH,
+  ICMP_PROT_UNREACH,
+  ICMP_PORT_UNREACH,
+  ICMP_FRAG_NEEDED,
+  ICMP_SR_FAILED,
+  ICMP_NET_UNKNOWN,
+  ICMP_HOST_UNKNOWN,
+  ICMP_HOST_ISOLATED,
+  ICMP_NET_ANO,
+  ICMP_HOST_ANO,
+  ICMP_NET_UNR_TOS,
+  ICMP_HOST_UNR_TOS,
+  ICMP_PKT_FILTERED,
+  ICMP_PREC_VIOLATION,
+  ICMP_PREC_CUTOFF,
+  NR_ICMP_UNREACH,
+  ICMP_EXC_TTL,
+  ICMP_EXC_FRAGTIME,
+} from '../uapi/in.js';
 
-// Types (ICMP_*).
-export const ICMP_ECHOREPLY = 0;
-export const ICMP_DEST_UNREACH = 3;
-export const ICMP_SOURCE_QUENCH = 4;
-export const ICMP_REDIRECT = 5;
-export const ICMP_ECHO = 8;
-export const ICMP_TIME_EXCEEDED = 11;
-export const ICMP_PARAMETERPROB = 12;
-export const ICMP_TIMESTAMP = 13;
-export const ICMP_TIMESTAMPREPLY = 14;
-export const ICMP_INFO_REQUEST = 15;
-export const ICMP_INFO_REPLY = 16;
-export const ICMP_ADDRESS = 17;
-export const ICMP_ADDRESSREPLY = 18;
-/** The highest type icmp_rcv() knows; anything above is an error (InErrors). */
-export const NR_ICMP_TYPES = 18;
-
-// Codes for ICMP_DEST_UNREACH.
-export const ICMP_NET_UNREACH = 0;
-export const ICMP_HOST_UNREACH = 1;
-export const ICMP_PROT_UNREACH = 2;
-export const ICMP_PORT_UNREACH = 3;
-/** Fragmentation needed and DF set; the next-hop MTU is in bytes 6–7 (RFC 1191 §4). */
-export const ICMP_FRAG_NEEDED = 4;
-export const ICMP_SR_FAILED = 5;
-export const ICMP_NET_UNKNOWN = 6;
-export const ICMP_HOST_UNKNOWN = 7;
-export const ICMP_HOST_ISOLATED = 8;
-export const ICMP_NET_ANO = 9;
-export const ICMP_HOST_ANO = 10;
-export const ICMP_NET_UNR_TOS = 11;
-export const ICMP_HOST_UNR_TOS = 12;
-export const ICMP_PKT_FILTERED = 13;
-export const ICMP_PREC_VIOLATION = 14;
-export const ICMP_PREC_CUTOFF = 15;
-export const NR_ICMP_UNREACH = 15;
+// Types and codes are the uapi's (include/uapi/linux/icmp.h).
+export {
+  ICMP_ECHOREPLY,
+  ICMP_DEST_UNREACH,
+  ICMP_SOURCE_QUENCH,
+  ICMP_REDIRECT,
+  ICMP_ECHO,
+  ICMP_TIME_EXCEEDED,
+  ICMP_PARAMETERPROB,
+  ICMP_TIMESTAMP,
+  ICMP_TIMESTAMPREPLY,
+  ICMP_INFO_REQUEST,
+  ICMP_INFO_REPLY,
+  ICMP_ADDRESS,
+  ICMP_ADDRESSREPLY,
+  NR_ICMP_TYPES,
+  ICMP_NET_UNREACH,
+  ICMP_HOST_UNREACH,
+  ICMP_PROT_UNREACH,
+  ICMP_PORT_UNREACH,
+  ICMP_FRAG_NEEDED,
+  ICMP_SR_FAILED,
+  ICMP_NET_UNKNOWN,
+  ICMP_HOST_UNKNOWN,
+  ICMP_HOST_ISOLATED,
+  ICMP_NET_ANO,
+  ICMP_HOST_ANO,
+  ICMP_NET_UNR_TOS,
+  ICMP_HOST_UNR_TOS,
+  ICMP_PKT_FILTERED,
+  ICMP_PREC_VIOLATION,
+  ICMP_PREC_CUTOFF,
+  NR_ICMP_UNREACH,
+  ICMP_EXC_TTL,
+  ICMP_EXC_FRAGTIME,
+};
 
 // Codes for ICMP_REDIRECT.
 export const ICMP_REDIR_NET = 0;
 export const ICMP_REDIR_HOST = 1;
 export const ICMP_REDIR_NETTOS = 2;
 export const ICMP_REDIR_HOSTTOS = 3;
-
-// Codes for ICMP_TIME_EXCEEDED.
-export const ICMP_EXC_TTL = 0;
-export const ICMP_EXC_FRAGTIME = 1;
 
 /** sizeof(struct icmphdr): type, code, checksum and the 4-byte rest of header. */
 export const ICMP_HLEN = 8;
@@ -96,20 +127,7 @@ export const ICMP_ERROR_MIB: Readonly<Record<IcmpError, string>> = {
   'bad-quote': 'InErrors',
 };
 
-export class IcmpPacket {
-  constructor(
-    public buf: Uint8Array = EMPTY_BYTES,
-    public off = 0,
-    public len = buf.length - off,
-  ) {}
-
-  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class IcmpPacket extends ByteView {
   /**
    * icmp_rcv()'s tests in its order: the checksum over the whole message (skipped with
    * verifyChecksum false, as for a loopback packet, CHECKSUM_UNNECESSARY), the 8-byte header,

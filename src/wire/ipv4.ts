@@ -2,7 +2,7 @@
 // numbers in host order: 127.0.0.1 is 0x7f000001, written to the wire most significant byte
 // first.
 
-import { EMPTY_BYTES, get16, get32, get8, put16, put32, put8 } from './bytes.js';
+import { EMPTY_BYTES, get16, get32, get8, put16, put32, put8, ByteView } from './bytes.js';
 import { csum_partial, csum_fold, csum_replace2, ip_fast_csum } from './checksum.js';
 
 // Protocol numbers (IPPROTO_*, include/uapi/linux/in.h and in6.h).
@@ -198,20 +198,7 @@ export const IPV4_ERROR_MIB: Readonly<Record<Ipv4Error, string>> = {
 };
 
 /** A view of an IPv4 header at `off` in `buf`, with `len` bytes of datagram (or more) there. */
-export class Ipv4Packet {
-  constructor(
-    public buf: Uint8Array = EMPTY_BYTES,
-    public off = 0,
-    public len = buf.length - off,
-  ) {}
-
-  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Ipv4Packet extends ByteView {
   /**
    * ip_rcv_core()'s tests in its order: a whole minimal header, version 4 and IHL ≥ 5, the whole
    * header with its options, the header checksum (skipped with verifyChecksum false), then the

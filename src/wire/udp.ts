@@ -2,7 +2,7 @@
 // destination, zero, protocol 17, UDP length), the header and the data; over IPv4 a transmitted
 // checksum of 0 means the sender computed none, so a computed 0 is sent as 0xffff.
 
-import { EMPTY_BYTES, get16, put16 } from './bytes.js';
+import { get16, put16, ByteView } from './bytes.js';
 import {
   CSUM_MANGLED_0,
   csum_fold,
@@ -37,20 +37,7 @@ export const UDP_ERROR_MIB: Readonly<Record<UdpError, string>> = {
  */
 export type UdpChecksumMode = 'full' | 'partial' | 'none';
 
-export class UdpPacket {
-  constructor(
-    public buf: Uint8Array = EMPTY_BYTES,
-    public off = 0,
-    public len = buf.length - off,
-  ) {}
-
-  reset(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class UdpPacket extends ByteView {
   /**
    * __udp4_lib_rcv()'s tests: the header, the length field against the bytes (more bytes than
    * it says are trimmed, fewer are an error), then — when the addresses of the IPv4 header are
