@@ -3,8 +3,9 @@
 
 Usage: python3 conformance/linux_runner.py [--filter TEXT] SCENARIO.json|DIR ...
 
-The first line printed is {"sysctl": {...}}: the values of the tunables the scenarios depend on,
-read in the network namespace the runner lives in. Then one JSON object per scenario:
+The first line printed is {"sysctl": {...}, "sysctl_text": {...}}: the values of the tunables the
+scenarios depend on (numbers, and TCP's as text), read in the network namespace the runner lives
+in. Then one JSON object per scenario:
 {"name": ..., "results": [ per step: {"ret": ..., "errno": ..., ...} ]}.
 
 Symbolic constants come from Python's socket, select, os, errno, fcntl, termios and resource
@@ -150,6 +151,25 @@ _EXTRA = {
     "SO_BINDTODEVICE": 25,
     "SO_NO_CHECK": 11,
     "SO_PRIORITY": 12,
+    # TCP (include/uapi/linux/tcp.h)
+    "SOL_TCP": 6,
+    "TCP_MD5SIG": 14,
+    "TCP_THIN_LINEAR_TIMEOUTS": 16,
+    "TCP_THIN_DUPACK": 17,
+    "TCP_REPAIR": 19,
+    "TCP_FASTOPEN": 23,
+    "TCP_TIMESTAMP": 24,
+    "TCP_SAVE_SYN": 27,
+    "TCP_FASTOPEN_CONNECT": 30,
+    "TCP_ULP": 31,
+    "TCP_FASTOPEN_NO_COOKIE": 34,
+    "TCP_INQ": 36,
+    "TCP_CM_INQ": 36,
+    "TCP_TX_DELAY": 37,
+    "SO_OOBINLINE": 10,
+    "SO_KEEPALIVE": 9,
+    "SO_REUSEPORT": 15,
+    "MSG_NOSIGNAL": 0x4000,
 }
 
 _NUM = re.compile(r"^-?(0x[0-9a-fA-F]+|0o[0-7]+|0[0-7]+|[0-9]+)$")
@@ -231,6 +251,48 @@ EPOLL_NAMES = [
 ]
 # Names of SOL_IP control messages in results.
 SOL_IP_CMSG = {1: "IP_TOS", 2: "IP_TTL", 8: "IP_PKTINFO", 11: "IP_RECVERR", 20: "IP_ORIGDSTADDR"}
+# Names of SOL_TCP control messages in results.
+SOL_TCP_CMSG = {36: "TCP_CM_INQ"}
+
+# struct tcp_info (include/uapi/linux/tcp.h): (field, byte offset, kind). A kind "bits:S:N" is an
+# N-bit field starting at bit S of the byte. Results show the fields a step names in "fields";
+# tcpi_state, tcpi_ca_state and tcpi_options by name. usernet_runner.ts reads the same layout.
+TCP_INFO_FIELDS = [
+    ("tcpi_state", 0, "u8"), ("tcpi_ca_state", 1, "u8"), ("tcpi_retransmits", 2, "u8"),
+    ("tcpi_probes", 3, "u8"), ("tcpi_backoff", 4, "u8"), ("tcpi_options", 5, "u8"),
+    ("tcpi_snd_wscale", 6, "bits:0:4"), ("tcpi_rcv_wscale", 6, "bits:4:4"),
+    ("tcpi_delivery_rate_app_limited", 7, "bits:0:1"), ("tcpi_fastopen_client_fail", 7, "bits:1:2"),
+] + [(n, 8 + 4 * i, "u32") for i, n in enumerate([
+    "tcpi_rto", "tcpi_ato", "tcpi_snd_mss", "tcpi_rcv_mss", "tcpi_unacked", "tcpi_sacked",
+    "tcpi_lost", "tcpi_retrans", "tcpi_fackets", "tcpi_last_data_sent", "tcpi_last_ack_sent",
+    "tcpi_last_data_recv", "tcpi_last_ack_recv", "tcpi_pmtu", "tcpi_rcv_ssthresh", "tcpi_rtt",
+    "tcpi_rttvar", "tcpi_snd_ssthresh", "tcpi_snd_cwnd", "tcpi_advmss", "tcpi_reordering",
+    "tcpi_rcv_rtt", "tcpi_rcv_space", "tcpi_total_retrans"])] + [
+    ("tcpi_pacing_rate", 104, "u64"), ("tcpi_max_pacing_rate", 112, "u64"),
+    ("tcpi_bytes_acked", 120, "u64"), ("tcpi_bytes_received", 128, "u64"),
+    ("tcpi_segs_out", 136, "u32"), ("tcpi_segs_in", 140, "u32"), ("tcpi_notsent_bytes", 144, "u32"),
+    ("tcpi_min_rtt", 148, "u32"), ("tcpi_data_segs_in", 152, "u32"),
+    ("tcpi_data_segs_out", 156, "u32"), ("tcpi_delivery_rate", 160, "u64"),
+    ("tcpi_busy_time", 168, "u64"), ("tcpi_rwnd_limited", 176, "u64"),
+    ("tcpi_sndbuf_limited", 184, "u64"), ("tcpi_delivered", 192, "u32"),
+    ("tcpi_delivered_ce", 196, "u32"), ("tcpi_bytes_sent", 200, "u64"),
+    ("tcpi_bytes_retrans", 208, "u64"), ("tcpi_dsack_dups", 216, "u32"),
+    ("tcpi_reord_seen", 220, "u32"), ("tcpi_rcv_ooopack", 224, "u32"), ("tcpi_snd_wnd", 228, "u32"),
+    ("tcpi_rcv_wnd", 232, "u32"), ("tcpi_rehash", 236, "u32"), ("tcpi_total_rto", 240, "u16"),
+    ("tcpi_total_rto_recoveries", 242, "u16"), ("tcpi_total_rto_time", 244, "u32"),
+]
+TCP_STATES = [
+    None, "TCP_ESTABLISHED", "TCP_SYN_SENT", "TCP_SYN_RECV", "TCP_FIN_WAIT1", "TCP_FIN_WAIT2",
+    "TCP_TIME_WAIT", "TCP_CLOSE", "TCP_CLOSE_WAIT", "TCP_LAST_ACK", "TCP_LISTEN", "TCP_CLOSING",
+    "TCP_NEW_SYN_RECV", "TCP_BOUND_INACTIVE",
+]
+TCP_CA_STATES = ["TCP_CA_Open", "TCP_CA_Disorder", "TCP_CA_CWR", "TCP_CA_Recovery", "TCP_CA_Loss"]
+TCPI_OPT_NAMES = [
+    "TCPI_OPT_TIMESTAMPS", "TCPI_OPT_SACK", "TCPI_OPT_WSCALE", "TCPI_OPT_ECN", "TCPI_OPT_ECN_SEEN",
+    "TCPI_OPT_SYN_DATA", "TCPI_OPT_USEC_TS", "TCPI_OPT_TFO_CHILD",
+]
+# Room given to getsockopt(TCP_INFO) unless the step says "optlen".
+TCP_INFO_ROOM = 512
 
 MSG_NAMES = [
     "MSG_OOB", "MSG_PEEK", "MSG_DONTROUTE", "MSG_CTRUNC", "MSG_TRUNC", "MSG_DONTWAIT", "MSG_EOR",
@@ -244,6 +306,9 @@ OPT_KIND = {
     "SO_RCVTIMEO_OLD": "timeval",
     "SO_SNDTIMEO_OLD": "timeval",
     "SO_PEERCRED": "ucred",
+    "TCP_INFO": "tcp_info",
+    "TCP_CONGESTION": "string",
+    "TCP_ULP": "string",
 }
 
 # Ioctls that write an int back; the others report the system call's return value.
@@ -260,6 +325,38 @@ SYSCTLS = [
     "net.core.somaxconn",
     "net.core.optmem_max",
     "net.unix.max_dgram_qlen",
+]
+
+# TCP tunables, read as text (some are vectors). usernet applies those it has: they follow the
+# kernel version and the machine's memory (tcp_rmem[2], for one, sets the window scale). The
+# default congestion control is left out: scenarios name the algorithm they check.
+SYSCTLS_TEXT = [
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+    "net.ipv4.tcp_timestamps",
+    "net.ipv4.tcp_sack",
+    "net.ipv4.tcp_window_scaling",
+    "net.ipv4.tcp_ecn",
+    "net.ipv4.tcp_syn_retries",
+    "net.ipv4.tcp_synack_retries",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_notsent_lowat",
+    "net.ipv4.tcp_autocorking",
+    "net.ipv4.tcp_moderate_rcvbuf",
+    "net.ipv4.tcp_tw_reuse",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.tcp_fastopen",
+    "net.ipv4.tcp_max_syn_backlog",
+    "net.ipv4.tcp_base_mss",
+    "net.ipv4.tcp_mtu_probing",
+    "net.ipv4.tcp_min_snd_mss",
+    "net.ipv4.tcp_adv_win_scale",
+    "net.ipv4.tcp_app_win",
+    "net.ipv4.tcp_no_metrics_save",
+    "net.ipv4.tcp_slow_start_after_idle",
 ]
 
 
@@ -659,6 +756,8 @@ def _parse_cmsgs(ctx, buf, used, names):
             # Cut short by MSG_CTRUNC: only the length (the bytes start with the pid).
             c["type"] = "SCM_CREDENTIALS"
             c["data"] = "len:%d" % len(data)
+        elif level == 6 and ctype in SOL_TCP_CMSG and len(data) >= 4:
+            c = {"level": "SOL_TCP", "type": SOL_TCP_CMSG[ctype], "value": struct.unpack("=i", data[:4])[0]}
         elif level == 0 and ctype in SOL_IP_CMSG:
             c = {"level": "SOL_IP", "type": SOL_IP_CMSG[ctype]}
             c.update(_ip_cmsg(ctx, ctype, data))
@@ -757,11 +856,63 @@ def _sockopt_bytes(v):
     if isinstance(v, dict):
         if "hex" in v:
             return bytes.fromhex(v["hex"])
+        if "text" in v:
+            return v["text"].encode("utf-8")
         if "l_onoff" in v:
             return struct.pack("=ii", value(v["l_onoff"]), value(v.get("l_linger", 0)))
         if "tv_sec" in v:
             return struct.pack("=qq", value(v["tv_sec"]), value(v.get("tv_usec", 0)))
     return struct.pack("=i", value(v))
+
+
+def _u64(v):
+    """A 64-bit counter: a number when JavaScript holds it exactly, else its decimal text."""
+    return v if v <= 2**53 - 1 else str(v)
+
+
+def tcp_info(raw, fields):
+    """The named fields of a struct tcp_info; a field beyond the bytes returned is null."""
+    if not isinstance(fields, list) or not fields:
+        raise ScenarioError("getsockopt TCP_INFO needs \"fields\": [names]")
+    layout = {n: (off, kind) for n, off, kind in TCP_INFO_FIELDS}
+    out = {}
+    for name in fields:
+        if name not in layout:
+            raise ScenarioError("unknown tcp_info field " + name)
+        off, kind = layout[name]
+        if kind.startswith("bits:"):
+            _b, start, width = kind.split(":")
+            size = 1
+        else:
+            size = {"u8": 1, "u16": 2, "u32": 4, "u64": 8}[kind]
+        if off + size > len(raw):
+            out[name] = None
+            continue
+        if kind.startswith("bits:"):
+            v = (raw[off] >> int(start)) & ((1 << int(width)) - 1)
+        else:
+            v = int.from_bytes(raw[off: off + size], "little")
+        if name == "tcpi_state":
+            v = TCP_STATES[v] if 0 < v < len(TCP_STATES) else v
+        elif name == "tcpi_ca_state":
+            v = TCP_CA_STATES[v] if v < len(TCP_CA_STATES) else v
+        elif name == "tcpi_options":
+            v = _bit_names(v, TCPI_OPT_NAMES)
+        elif kind == "u64":
+            v = _u64(v)
+        out[name] = v
+    return out
+
+
+def _bit_names(v, names):
+    """Bit i named names[i]; bits beyond the list in hex."""
+    if v == 0:
+        return "0"
+    out = [n for i, n in enumerate(names) if v & (1 << i)]
+    rest = v & ~((1 << len(names)) - 1)
+    if rest:
+        out.append(hex(rest))
+    return "|".join(out)
 
 
 def _timeout_ms(step, key="timeout"):
@@ -905,12 +1056,18 @@ def run_step(ctx, st):
         return {"ret": 0}
     if call == "getsockopt":
         kind = OPT_KIND.get(st["name"], "int")
-        size = {"int": 4, "linger": 8, "timeval": 16, "ucred": 12}[kind]
-        b = ctypes.create_string_buffer(size)
+        size = {"int": 4, "linger": 8, "timeval": 16, "ucred": 12, "string": 16,
+                "tcp_info": st.get("optlen", TCP_INFO_ROOM)}[kind]
+        b = ctypes.create_string_buffer(max(size, 1))
         ln = c_uint32(size)
         check(L.getsockopt(ctx.fd(st["fd"]), value(st["level"]), value(st["name"]), b, ctypes.byref(ln)))
         raw = b.raw
-        if kind == "int":
+        if kind == "tcp_info":
+            return {"ret": 0, "value": tcp_info(raw[: ln.value], st.get("fields"))}
+        if kind == "string":
+            text = raw[: ln.value].split(b"\0", 1)[0]
+            v = text.decode("utf-8", "backslashreplace")
+        elif kind == "int":
             v = struct.unpack("=i", raw[:4])[0]
         elif kind == "linger":
             on, lg = struct.unpack("=ii", raw)
@@ -1277,6 +1434,17 @@ def read_sysctls():
     return out
 
 
+def read_sysctls_text():
+    out = {}
+    for name in SYSCTLS_TEXT:
+        try:
+            with open("/proc/sys/" + name.replace(".", "/"), encoding="ascii") as fh:
+                out[name] = fh.read().strip()
+        except OSError:
+            pass
+    return out
+
+
 def main(argv):
     filt = None
     paths = []
@@ -1294,7 +1462,7 @@ def main(argv):
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     scenarios = load(paths or [os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")])
     out = sys.stdout
-    out.write(json.dumps({"sysctl": read_sysctls(), "euid": os.geteuid()}) + "\n")
+    out.write(json.dumps({"sysctl": read_sysctls(), "sysctl_text": read_sysctls_text(), "euid": os.geteuid()}) + "\n")
     out.flush()
     # Fds inherited beyond stdio would sit among the scenario's fds: close them.
     for fd in open_fds():

@@ -2,7 +2,7 @@
 // (conformance/linux_runner.py) and on usernet (conformance/usernet_runner.ts); the results are
 // compared field by field.
 //
-//   npm run conformance [-- --filter TEXT] [--json] [--verbose] [FILE.json|DIR ...]
+//   npm run conformance [-- --filter TEXT] [--json] [--verbose] [--dir DIR] [FILE.json|DIR ...]
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -43,6 +43,8 @@ export interface ConformanceReport {
   failed: number;
   /** The tunables read on the Linux side and applied to the usernet host. */
   sysctl: Record<string, number>;
+  /** TCP tunables read as text on the Linux side; usernet gets those it has. */
+  sysctlText: Record<string, string>;
   /** Tunables usernet refused. */
   sysctlErrors: string[];
   /** How the Linux side ran ("unshare -n python3 …" or "python3 …"). */
@@ -70,6 +72,7 @@ function canUnshare(): boolean {
 
 interface LinuxOutput {
   sysctl: Record<string, number>;
+  sysctlText: Record<string, string>;
   results: Map<string, ScenarioResult>;
   command: string;
 }
@@ -98,7 +101,10 @@ export async function runLinux(
   if (code !== 0) throw new Error(`linux runner exited with ${code}: ${err.trim()}`);
   if (err.trim()) process.stderr.write(err);
   const lines = out.split('\n').filter((l) => l.trim());
-  const head = JSON.parse(lines.shift() ?? '{}') as { sysctl?: Record<string, number> };
+  const head = JSON.parse(lines.shift() ?? '{}') as {
+    sysctl?: Record<string, number>;
+    sysctl_text?: Record<string, string>;
+  };
   const results = new Map<string, ScenarioResult>();
   for (const l of lines) {
     const r = JSON.parse(l) as ScenarioResult;
@@ -106,6 +112,7 @@ export async function runLinux(
   }
   return {
     sysctl: head.sysctl ?? {},
+    sysctlText: head.sysctl_text ?? {},
     results,
     command: [cmd, ...argv.map((a) => (a.startsWith(root) ? a.slice(root.length + 1) : a))].join(' '),
   };
@@ -126,6 +133,7 @@ export async function runConformance(opts: ConformanceOptions = {}): Promise<Con
   const sysctlErrors: string[] = [];
   const usernet = await runUsernet(scenarios, {
     sysctl: linux.sysctl,
+    sysctlText: linux.sysctlText,
     onSysctlError: (name, v, e) =>
       sysctlErrors.push(`${name}=${v}: ${e instanceof Error ? e.message : String(e)}`),
   });
@@ -139,6 +147,7 @@ export async function runConformance(opts: ConformanceOptions = {}): Promise<Con
     passed,
     failed: reports.length - passed,
     sysctl: linux.sysctl,
+    sysctlText: linux.sysctlText,
     sysctlErrors: [...new Set(sysctlErrors)],
     linuxCommand: linux.command,
     scenarios: reports,
@@ -178,6 +187,14 @@ async function main(argv: string[]): Promise<number> {
     const a = argv[i];
     if (a === '--filter') opts.filter = argv[++i];
     else if (a.startsWith('--filter=')) opts.filter = a.slice('--filter='.length);
+    else if (a === '--dir') {
+      const d = argv[++i];
+      if (d === undefined) {
+        process.stderr.write('--dir needs a directory\n');
+        return 2;
+      }
+      opts.paths!.push(resolve(d));
+    } else if (a.startsWith('--dir=')) opts.paths!.push(resolve(a.slice('--dir='.length)));
     else if (a === '--json') json = true;
     else if (a === '--verbose' || a === '-v') verbose = true;
     else if (a === '--no-unshare') opts.unshare = false;

@@ -178,6 +178,168 @@ export const IOCTL_OUT = new Set([
   'SIOCATMARK',
 ]);
 
+// ——— struct tcp_info ————————————————————————————————————————————————————————
+
+/** Room given to getsockopt(TCP_INFO) unless the step says "optlen". */
+export const TCP_INFO_ROOM = 512;
+
+type TcpInfoKind = 'u8' | 'u16' | 'u32' | 'u64' | { bit: number; width: number };
+
+const U32_FIELDS = [
+  'tcpi_rto',
+  'tcpi_ato',
+  'tcpi_snd_mss',
+  'tcpi_rcv_mss',
+  'tcpi_unacked',
+  'tcpi_sacked',
+  'tcpi_lost',
+  'tcpi_retrans',
+  'tcpi_fackets',
+  'tcpi_last_data_sent',
+  'tcpi_last_ack_sent',
+  'tcpi_last_data_recv',
+  'tcpi_last_ack_recv',
+  'tcpi_pmtu',
+  'tcpi_rcv_ssthresh',
+  'tcpi_rtt',
+  'tcpi_rttvar',
+  'tcpi_snd_ssthresh',
+  'tcpi_snd_cwnd',
+  'tcpi_advmss',
+  'tcpi_reordering',
+  'tcpi_rcv_rtt',
+  'tcpi_rcv_space',
+  'tcpi_total_retrans',
+];
+
+/** Linux's struct tcp_info (include/uapi/linux/tcp.h): field → [byte offset, kind]. */
+export const TCP_INFO_LAYOUT: ReadonlyMap<string, [number, TcpInfoKind]> = new Map<
+  string,
+  [number, TcpInfoKind]
+>([
+  ['tcpi_state', [0, 'u8']],
+  ['tcpi_ca_state', [1, 'u8']],
+  ['tcpi_retransmits', [2, 'u8']],
+  ['tcpi_probes', [3, 'u8']],
+  ['tcpi_backoff', [4, 'u8']],
+  ['tcpi_options', [5, 'u8']],
+  ['tcpi_snd_wscale', [6, { bit: 0, width: 4 }]],
+  ['tcpi_rcv_wscale', [6, { bit: 4, width: 4 }]],
+  ['tcpi_delivery_rate_app_limited', [7, { bit: 0, width: 1 }]],
+  ['tcpi_fastopen_client_fail', [7, { bit: 1, width: 2 }]],
+  ...U32_FIELDS.map((n, i): [string, [number, TcpInfoKind]] => [n, [8 + 4 * i, 'u32']]),
+  ['tcpi_pacing_rate', [104, 'u64']],
+  ['tcpi_max_pacing_rate', [112, 'u64']],
+  ['tcpi_bytes_acked', [120, 'u64']],
+  ['tcpi_bytes_received', [128, 'u64']],
+  ['tcpi_segs_out', [136, 'u32']],
+  ['tcpi_segs_in', [140, 'u32']],
+  ['tcpi_notsent_bytes', [144, 'u32']],
+  ['tcpi_min_rtt', [148, 'u32']],
+  ['tcpi_data_segs_in', [152, 'u32']],
+  ['tcpi_data_segs_out', [156, 'u32']],
+  ['tcpi_delivery_rate', [160, 'u64']],
+  ['tcpi_busy_time', [168, 'u64']],
+  ['tcpi_rwnd_limited', [176, 'u64']],
+  ['tcpi_sndbuf_limited', [184, 'u64']],
+  ['tcpi_delivered', [192, 'u32']],
+  ['tcpi_delivered_ce', [196, 'u32']],
+  ['tcpi_bytes_sent', [200, 'u64']],
+  ['tcpi_bytes_retrans', [208, 'u64']],
+  ['tcpi_dsack_dups', [216, 'u32']],
+  ['tcpi_reord_seen', [220, 'u32']],
+  ['tcpi_rcv_ooopack', [224, 'u32']],
+  ['tcpi_snd_wnd', [228, 'u32']],
+  ['tcpi_rcv_wnd', [232, 'u32']],
+  ['tcpi_rehash', [236, 'u32']],
+  ['tcpi_total_rto', [240, 'u16']],
+  ['tcpi_total_rto_recoveries', [242, 'u16']],
+  ['tcpi_total_rto_time', [244, 'u32']],
+]);
+
+/** TCP states by number (include/net/tcp_states.h). */
+export const TCP_STATE_NAMES = [
+  '0',
+  'TCP_ESTABLISHED',
+  'TCP_SYN_SENT',
+  'TCP_SYN_RECV',
+  'TCP_FIN_WAIT1',
+  'TCP_FIN_WAIT2',
+  'TCP_TIME_WAIT',
+  'TCP_CLOSE',
+  'TCP_CLOSE_WAIT',
+  'TCP_LAST_ACK',
+  'TCP_LISTEN',
+  'TCP_CLOSING',
+  'TCP_NEW_SYN_RECV',
+  'TCP_BOUND_INACTIVE',
+];
+export const TCP_CA_STATE_NAMES = [
+  'TCP_CA_Open',
+  'TCP_CA_Disorder',
+  'TCP_CA_CWR',
+  'TCP_CA_Recovery',
+  'TCP_CA_Loss',
+];
+/** tcpi_options bit i is TCPI_OPT_NAMES[i]. */
+export const TCPI_OPT_NAMES = [
+  'TCPI_OPT_TIMESTAMPS',
+  'TCPI_OPT_SACK',
+  'TCPI_OPT_WSCALE',
+  'TCPI_OPT_ECN',
+  'TCPI_OPT_ECN_SEEN',
+  'TCPI_OPT_SYN_DATA',
+  'TCPI_OPT_USEC_TS',
+  'TCPI_OPT_TFO_CHILD',
+];
+
+/**
+ * The fields a step names of the struct tcp_info bytes getsockopt returned: tcpi_state,
+ * tcpi_ca_state and tcpi_options by name, 64-bit counters as numbers while exact (else decimal
+ * text), a field beyond the returned bytes as null.
+ */
+export function tcpInfo(raw: Uint8Array, fields: unknown): Record<string, unknown> {
+  if (!Array.isArray(fields) || fields.length === 0)
+    throw new ScenarioError('getsockopt TCP_INFO needs "fields": [names]');
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  const out: Record<string, unknown> = {};
+  for (const name of fields as string[]) {
+    const f = TCP_INFO_LAYOUT.get(name);
+    if (!f) throw new ScenarioError(`unknown tcp_info field ${name}`);
+    const [off, kind] = f;
+    const size = typeof kind === 'object' ? 1 : { u8: 1, u16: 2, u32: 4, u64: 8 }[kind];
+    if (off + size > raw.length) {
+      out[name] = null;
+      continue;
+    }
+    let v: number | string;
+    if (typeof kind === 'object') v = (raw[off] >> kind.bit) & ((1 << kind.width) - 1);
+    else if (kind === 'u8') v = raw[off];
+    else if (kind === 'u16') v = dv.getUint16(off, true);
+    else if (kind === 'u32') v = dv.getUint32(off, true);
+    else {
+      const b = dv.getBigUint64(off, true);
+      v = b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b.toString();
+    }
+    if (name === 'tcpi_state')
+      v = typeof v === 'number' && v > 0 && v < TCP_STATE_NAMES.length ? TCP_STATE_NAMES[v] : v;
+    else if (name === 'tcpi_ca_state')
+      v = typeof v === 'number' && v < TCP_CA_STATE_NAMES.length ? TCP_CA_STATE_NAMES[v] : v;
+    else if (name === 'tcpi_options') v = bitNames(v as number, TCPI_OPT_NAMES);
+    out[name] = v;
+  }
+  return out;
+}
+
+/** Bit i named names[i]; bits beyond the list in hex. */
+export function bitNames(v: number, names: string[]): string {
+  if (v === 0) return '0';
+  const out = names.filter((_n, i) => v & (1 << i));
+  const rest = v & ~((1 << names.length) - 1);
+  if (rest) out.push('0x' + rest.toString(16));
+  return out.join('|');
+}
+
 /** Render a mask with the given names, in order; bits without a name in hex. */
 export function decodeBits(v: number, names: string[], lookup: (name: string) => number | undefined): string {
   if (v === 0) return '0';

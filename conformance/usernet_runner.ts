@@ -17,6 +17,8 @@ import {
   parseNumber,
   POLL_NAMES,
   ScenarioError,
+  TCP_INFO_ROOM,
+  tcpInfo,
   type AddrSpec,
   type CmsgSpec,
   type FdRef,
@@ -63,6 +65,9 @@ const OPT_KIND: Record<string, string> = {
   SO_RCVTIMEO_OLD: 'timeval',
   SO_SNDTIMEO_OLD: 'timeval',
   SO_PEERCRED: 'ucred',
+  TCP_INFO: 'tcp_info',
+  TCP_CONGESTION: 'string',
+  TCP_ULP: 'string',
 };
 
 const utf8 = new TextEncoder();
@@ -71,12 +76,17 @@ const AUTOBIND = /^[0-9a-f]{5}$/;
 export interface UsernetRunOptions {
   /** Tunables to write on every host before the scenario runs (as read from the real machine). */
   sysctl?: Record<string, number>;
+  /**
+   * Tunables as text (vectors, names), written with host.sysctl.writeText; a name the host does
+   * not have is skipped, so they take effect as the subsystems that own them arrive.
+   */
+  sysctlText?: Record<string, string>;
   /** World seed. */
   seed?: number;
   /** Real-time limit of one step (a step that never completes is reported as HANG). */
   stepTimeoutMs?: number;
   /** Called for a sysctl the usernet host refused. */
-  onSysctlError?: (name: string, value: number, err: unknown) => void;
+  onSysctlError?: (name: string, value: number | string, err: unknown) => void;
 }
 
 /** The directory a scenario's $DIR stands for. */
@@ -90,6 +100,9 @@ const SOL_IP_CMSG: Record<number, string> = {
   11: 'IP_RECVERR',
   20: 'IP_ORIGDSTADDR',
 };
+
+/** Names of SOL_TCP control messages in results. */
+const SOL_TCP_CMSG: Record<number, string> = { 36: 'TCP_CM_INQ' };
 
 /** Every number under a "port" key of a scenario: the ports it names itself. */
 function knownPorts(node: unknown, out = new Set<number>()): Set<number> {
@@ -297,6 +310,9 @@ class Ctx {
         // Cut short by MSG_CTRUNC: only the length (the bytes start with the pid).
         out.type = 'SCM_CREDENTIALS';
         out.data = `len:${data.length}`;
+      } else if (c.level === constant('SOL_TCP') && SOL_TCP_CMSG[c.type] && data.length >= 4) {
+        const v = new DataView(data.buffer, data.byteOffset, 4).getInt32(0, true);
+        return { level: 'SOL_TCP', type: SOL_TCP_CMSG[c.type], value: v };
       } else if (c.level === constant('SOL_IP') && SOL_IP_CMSG[c.type]) {
         return { level: 'SOL_IP', type: SOL_IP_CMSG[c.type], ...this.ipCmsg(c.type, data) };
       } else {
@@ -370,6 +386,7 @@ function sockoptValue(v: unknown): U.SockoptValue {
   if (v && typeof v === 'object') {
     const o = v as Record<string, Value>;
     if (typeof o.hex === 'string') return fromHex(o.hex);
+    if (typeof o.text === 'string') return utf8.encode(o.text);
     if ('l_onoff' in o) return { l_onoff: value(o.l_onoff), l_linger: value(o.l_linger ?? 0) };
     if ('tv_sec' in o) return { tv_sec: value(o.tv_sec), tv_usec: value(o.tv_usec ?? 0) };
   }
@@ -503,8 +520,17 @@ async function runStep(ctx: Ctx, st: Step): Promise<StepResult> {
       t.setsockopt(fd(), num(st.level), num(st.name), sockoptValue(st.value));
       return { ret: 0 };
     case 'getsockopt': {
-      const v = t.getsockopt(fd(), num(st.level), num(st.name));
       const kind = typeof st.name === 'string' ? OPT_KIND[st.name] : undefined;
+      if (kind === 'tcp_info') {
+        const b = t.getsockoptRaw(fd(), num(st.level), num(st.name), num(st.optlen, TCP_INFO_ROOM));
+        return { ret: 0, value: tcpInfo(b, st.fields) };
+      }
+      if (kind === 'string') {
+        const b = t.getsockoptRaw(fd(), num(st.level), num(st.name), 16);
+        const z = b.indexOf(0);
+        return { ret: 0, value: new TextDecoder().decode(z < 0 ? b : b.subarray(0, z)) };
+      }
+      const v = t.getsockopt(fd(), num(st.level), num(st.name));
       if (kind === undefined && v instanceof Uint8Array && v.length >= 4)
         return { ret: 0, value: new DataView(v.buffer, v.byteOffset, 4).getInt32(0, true) };
       return { ret: 0, value: sockoptResult(ctx, v) };
@@ -687,6 +713,18 @@ function setupHost(opts: UsernetRunOptions): Host {
   for (const [name, v] of Object.entries(opts.sysctl ?? {})) {
     try {
       host.sysctl.write(name, v);
+    } catch (err) {
+      opts.onSysctlError?.(name, v, err);
+    }
+  }
+  // Vectors need writeText; a host without it still takes the single numbers.
+  const sysctl = host.sysctl as typeof host.sysctl & { writeText?: (name: string, value: string) => void };
+  const known = new Set(sysctl.names());
+  for (const [name, v] of Object.entries(opts.sysctlText ?? {})) {
+    if (!known.has(name)) continue;
+    try {
+      if (sysctl.writeText) sysctl.writeText(name, v);
+      else if (/^-?\d+$/.test(v)) sysctl.write(name, Number(v));
     } catch (err) {
       opts.onSysctlError?.(name, v, err);
     }

@@ -36,6 +36,7 @@ export * from './uapi/capability.js';
 export * from './uapi/sockaddr.js';
 export * from './uapi/cmsg.js';
 export * from './uapi/in.js';
+export * from './uapi/tcp.js';
 export {
   Capture,
   linktypeOf,

@@ -10,8 +10,41 @@ export interface SysctlEntry {
   max?: number;
 }
 
+/** A sysctl whose value is text (a vector like tcp_rmem, or a name like tcp_congestion_control). */
+export interface SysctlTextEntry {
+  get(): string;
+  /** 0 or a negative errno. */
+  set(v: string): number;
+}
+
 export class SysctlTable {
   private entries = new Map<string, SysctlEntry>();
+  private text = new Map<string, SysctlTextEntry>();
+
+  /** Register a text-valued entry. */
+  registerText(name: string, entry: SysctlTextEntry): void {
+    this.text.set(name, entry);
+  }
+
+  /** Read any entry as /proc/sys shows it (vectors tab-separated); null for an unknown name. */
+  readText(name: string): string | null {
+    const n = normalize(name);
+    const t = this.text.get(n);
+    if (t) return t.get();
+    const e = this.entries.get(n);
+    return e ? String(e.get()) : null;
+  }
+
+  /** Write any entry from text: 0, -ENOENT or -EINVAL. */
+  writeText(name: string, v: string): number {
+    const n = normalize(name);
+    const t = this.text.get(n);
+    if (t) return t.set(v.trim());
+    if (!this.entries.has(n)) return -ENOENT;
+    const s = v.trim();
+    if (!/^[-+]?\d+$/.test(s)) return -EINVAL;
+    return this.write(n, Number(s));
+  }
 
   /** register_sysctl(): `name` is dotted ('net.core.rmem_max'). */
   register(name: string, entry: SysctlEntry): void {
@@ -35,7 +68,7 @@ export class SysctlTable {
   }
 
   names(): string[] {
-    return [...this.entries.keys()].sort();
+    return [...this.entries.keys(), ...this.text.keys()].sort();
   }
 }
 

@@ -17,6 +17,7 @@ import { raw_proto_init } from '../net/ipv4/raw.js';
 import { ping_proto_init } from '../net/ipv4/ping.js';
 import { arp_cache_stat_show, arp_init, arp_neigh_show, arp_seq_show } from '../net/ipv4/arp.js';
 import { icmp_init } from '../net/ipv4/icmp.js';
+import { tcp_init } from '../net/ipv4/tcp.js';
 import { loopback_net_init } from '../drivers/net/loopback.js';
 import { dev_open } from '../net/core/dev.js';
 import type { NetDevice } from '../net/core/netdevice.js';
@@ -69,6 +70,8 @@ export class Host {
     udp_init(this.net);
     raw_proto_init(this.net);
     ping_proto_init(this.net);
+    // TCP: the stream transport.
+    tcp_init(this.net);
     // Like a booted system, not a bare namespace: `lo` is up.
     this.lo = loopback_net_init(this.net);
     dev_open(this.lo);
@@ -96,6 +99,17 @@ export class Host {
     },
     write: (name: string, value: number): void => {
       const r = this.kernel.sysctl.write(name, value);
+      if (r < 0) throw new SyscallError(-r, 'sysctl');
+    },
+    /** Any entry as text, as /proc/sys shows it (vectors like tcp_rmem tab-separated). */
+    readText: (name: string): string => {
+      const v = this.kernel.sysctl.readText(name);
+      if (v === null) throw new SyscallError(2, 'sysctl');
+      return v;
+    },
+    /** Write any entry from text ("4096 131072 6291456", "reno", "1"). */
+    writeText: (name: string, value: string): void => {
+      const r = this.kernel.sysctl.writeText(name, value);
       if (r < 0) throw new SyscallError(-r, 'sysctl');
     },
     names: (): string[] => this.kernel.sysctl.names(),

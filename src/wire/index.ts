@@ -7,3 +7,4 @@ export * from './arp.js';
 export * from './ipv4.js';
 export * from './icmp.js';
 export * from './udp.js';
+export * from './tcp.js';

@@ -72,6 +72,8 @@ export interface Proto {
   init?(sk: Sock): number;
   close?(sk: Sock, timeout: number): void;
   destroy?(sk: Sock): void;
+  /** SO_KEEPALIVE changed (tcp_set_keepalive). */
+  keepalive?(sk: Sock, on: boolean): void;
 }
 
 export type SockCallback = (sk: Sock) => void;
@@ -107,6 +109,8 @@ export class Sock {
   sk_rmem_alloc = 0;
   /** Send memory in use (sk_wmem_alloc, without the kernel's +1 bias). */
   sk_wmem_alloc = 0;
+  /** Bytes queued for sending and not yet acknowledged (TCP's send buffer use). */
+  sk_wmem_queued = 0;
   sk_rcvlowat = 1;
   /** SO_RCVTIMEO / SO_SNDTIMEO in nanoseconds; MAX_SCHEDULE_TIMEOUT = no timeout. */
   sk_rcvtimeo = MAX_SCHEDULE_TIMEOUT;

@@ -121,6 +121,7 @@ export function sock_setsockopt(
       set_rcvbuf(sk, Math.max(val, 0));
       return 0;
     case S.SO_KEEPALIVE:
+      sk.sk_prot.keepalive?.(sk, valbool);
       sock_valbool_flag(sk, SOCK_KEEPOPEN, valbool);
       return 0;
     case S.SO_OOBINLINE:

@@ -38,6 +38,68 @@ export class NetnsIpv4 {
   ip_rt_min_pmtu = 512 + 20 + 20;
   /** ip_id_key: the secret of the IP ID hash (ip_select_ident). */
   ip_id_key = 0;
+
+  // The net.ipv4.tcp_* sysctls, at the reference kernel's defaults.
+  sysctl_tcp_ecn = 2;
+  sysctl_tcp_syn_retries = 6;
+  sysctl_tcp_synack_retries = 5;
+  sysctl_tcp_syn_linear_timeouts = 4;
+  sysctl_tcp_syncookies = 1;
+  sysctl_max_syn_backlog = 2048;
+  sysctl_tcp_fin_timeout = 60 * 250;
+  sysctl_tcp_tw_reuse = 2;
+  sysctl_tcp_tw_reuse_delay = 1000;
+  sysctl_tcp_timestamps = 1;
+  sysctl_tcp_window_scaling = 1;
+  sysctl_tcp_sack = 1;
+  sysctl_tcp_dsack = 1;
+  sysctl_tcp_retries1 = 3;
+  sysctl_tcp_retries2 = 15;
+  sysctl_tcp_orphan_retries = 0;
+  /** Seconds (the kernel keeps jiffies; /proc shows seconds). */
+  sysctl_tcp_keepalive_time = 7200;
+  sysctl_tcp_keepalive_intvl = 75;
+  sysctl_tcp_keepalive_probes = 9;
+  sysctl_tcp_rmem: [number, number, number] = [4096, 131072, 33554432];
+  sysctl_tcp_wmem: [number, number, number] = [4096, 16384, 4194304];
+  sysctl_tcp_mtu_probing = 0;
+  sysctl_tcp_base_mss = 1024;
+  sysctl_tcp_min_snd_mss = 48;
+  sysctl_tcp_adv_win_scale = 1;
+  sysctl_tcp_app_win = 31;
+  sysctl_tcp_abort_on_overflow = 0;
+  sysctl_tcp_stdurg = 0;
+  sysctl_tcp_rfc1337 = 0;
+  sysctl_tcp_challenge_ack_limit = 0x7fffffff;
+  sysctl_tcp_invalid_ratelimit = 500;
+  sysctl_tcp_autocorking = 1;
+  sysctl_tcp_slow_start_after_idle = 1;
+  sysctl_tcp_moderate_rcvbuf = 1;
+  sysctl_tcp_notsent_lowat = 0xffffffff;
+  sysctl_tcp_reordering = 3;
+  sysctl_tcp_max_reordering = 300;
+  sysctl_tcp_frto = 2;
+  sysctl_tcp_recovery = 1;
+  sysctl_tcp_early_retrans = 3;
+  sysctl_tcp_retrans_collapse = 1;
+  sysctl_tcp_no_metrics_save = 0;
+  sysctl_tcp_fastopen = 1;
+  sysctl_tcp_tso_win_divisor = 3;
+  sysctl_tcp_min_tso_segs = 2;
+  sysctl_tcp_limit_output_bytes = 4194304;
+  sysctl_tcp_pingpong_thresh = 1;
+  sysctl_tcp_max_tw_buckets = 131072;
+  sysctl_tcp_workaround_signed_windows = 0;
+  sysctl_tcp_shrink_window = 0;
+  sysctl_tcp_thin_linear_timeouts = 0;
+  sysctl_tcp_fwmark_accept = 0;
+  sysctl_tcp_reflect_tos = 0;
+  sysctl_tcp_rto_min_us = 200000;
+  sysctl_tcp_rto_max_ms = 120000;
+  sysctl_tcp_comp_sack_nr = 44;
+  sysctl_tcp_backlog_ack_defer = 1;
+  /** net.ipv4.tcp_congestion_control. */
+  tcp_congestion_control = 'cubic';
 }
 
 declare module '../core/net_namespace.js' {
@@ -105,6 +167,9 @@ export function set_ping_group_range(net: Net, low: number, high: number): numbe
   return 0;
 }
 
+/** The congestion controls compiled in (tcp_register_congestion_control fills it). */
+export const tcp_ca_names: string[] = [];
+
 function register_sysctls(net: Net, ipv4: NetnsIpv4): void {
   const t = net.kernel.sysctl;
   t.register('net.ipv4.ip_forward', {
@@ -142,6 +207,99 @@ function register_sysctls(net: Net, ipv4: NetnsIpv4): void {
       min,
       max,
     });
+  const tcp: [string, keyof NetnsIpv4, number, number][] = [
+    ['net.ipv4.tcp_ecn', 'sysctl_tcp_ecn', 0, 2],
+    ['net.ipv4.tcp_syn_retries', 'sysctl_tcp_syn_retries', 1, 127],
+    ['net.ipv4.tcp_synack_retries', 'sysctl_tcp_synack_retries', 0, 0x7fffffff],
+    ['net.ipv4.tcp_syn_linear_timeouts', 'sysctl_tcp_syn_linear_timeouts', 0, 0x7fffffff],
+    ['net.ipv4.tcp_syncookies', 'sysctl_tcp_syncookies', 0, 2],
+    ['net.ipv4.tcp_max_syn_backlog', 'sysctl_max_syn_backlog', 0, 0x7fffffff],
+    ['net.ipv4.tcp_tw_reuse', 'sysctl_tcp_tw_reuse', 0, 2],
+    ['net.ipv4.tcp_tw_reuse_delay', 'sysctl_tcp_tw_reuse_delay', 1, 0x7fffffff],
+    ['net.ipv4.tcp_timestamps', 'sysctl_tcp_timestamps', 0, 2],
+    ['net.ipv4.tcp_window_scaling', 'sysctl_tcp_window_scaling', 0, 1],
+    ['net.ipv4.tcp_sack', 'sysctl_tcp_sack', 0, 1],
+    ['net.ipv4.tcp_dsack', 'sysctl_tcp_dsack', 0, 1],
+    ['net.ipv4.tcp_retries1', 'sysctl_tcp_retries1', 0, 255],
+    ['net.ipv4.tcp_retries2', 'sysctl_tcp_retries2', 0, 0x7fffffff],
+    ['net.ipv4.tcp_orphan_retries', 'sysctl_tcp_orphan_retries', 0, 0x7fffffff],
+    ['net.ipv4.tcp_keepalive_time', 'sysctl_tcp_keepalive_time', 0, 0x7fffffff],
+    ['net.ipv4.tcp_keepalive_intvl', 'sysctl_tcp_keepalive_intvl', 0, 0x7fffffff],
+    ['net.ipv4.tcp_keepalive_probes', 'sysctl_tcp_keepalive_probes', 0, 0x7fffffff],
+    ['net.ipv4.tcp_mtu_probing', 'sysctl_tcp_mtu_probing', 0, 2],
+    ['net.ipv4.tcp_base_mss', 'sysctl_tcp_base_mss', 0, 0x7fffffff],
+    ['net.ipv4.tcp_min_snd_mss', 'sysctl_tcp_min_snd_mss', 48, 65535],
+    ['net.ipv4.tcp_adv_win_scale', 'sysctl_tcp_adv_win_scale', -31, 31],
+    ['net.ipv4.tcp_app_win', 'sysctl_tcp_app_win', 0, 31],
+    ['net.ipv4.tcp_abort_on_overflow', 'sysctl_tcp_abort_on_overflow', 0, 1],
+    ['net.ipv4.tcp_stdurg', 'sysctl_tcp_stdurg', 0, 1],
+    ['net.ipv4.tcp_rfc1337', 'sysctl_tcp_rfc1337', 0, 1],
+    ['net.ipv4.tcp_challenge_ack_limit', 'sysctl_tcp_challenge_ack_limit', 0, 0x7fffffff],
+    ['net.ipv4.tcp_invalid_ratelimit', 'sysctl_tcp_invalid_ratelimit', 0, 0x7fffffff],
+    ['net.ipv4.tcp_autocorking', 'sysctl_tcp_autocorking', 0, 1],
+    ['net.ipv4.tcp_slow_start_after_idle', 'sysctl_tcp_slow_start_after_idle', 0, 1],
+    ['net.ipv4.tcp_moderate_rcvbuf', 'sysctl_tcp_moderate_rcvbuf', 0, 1],
+    ['net.ipv4.tcp_notsent_lowat', 'sysctl_tcp_notsent_lowat', 0, 0xffffffff],
+    ['net.ipv4.tcp_reordering', 'sysctl_tcp_reordering', 1, 0x7fffffff],
+    ['net.ipv4.tcp_max_reordering', 'sysctl_tcp_max_reordering', 1, 0x7fffffff],
+    ['net.ipv4.tcp_frto', 'sysctl_tcp_frto', 0, 2],
+    ['net.ipv4.tcp_recovery', 'sysctl_tcp_recovery', 0, 7],
+    ['net.ipv4.tcp_early_retrans', 'sysctl_tcp_early_retrans', 0, 4],
+    ['net.ipv4.tcp_retrans_collapse', 'sysctl_tcp_retrans_collapse', 0, 1],
+    ['net.ipv4.tcp_no_metrics_save', 'sysctl_tcp_no_metrics_save', 0, 1],
+    ['net.ipv4.tcp_fastopen', 'sysctl_tcp_fastopen', 0, 0x7fffffff],
+    ['net.ipv4.tcp_tso_win_divisor', 'sysctl_tcp_tso_win_divisor', 0, 0x7fffffff],
+    ['net.ipv4.tcp_min_tso_segs', 'sysctl_tcp_min_tso_segs', 1, 255],
+    ['net.ipv4.tcp_limit_output_bytes', 'sysctl_tcp_limit_output_bytes', 0, 0x7fffffff],
+    ['net.ipv4.tcp_pingpong_thresh', 'sysctl_tcp_pingpong_thresh', 1, 255],
+    ['net.ipv4.tcp_max_tw_buckets', 'sysctl_tcp_max_tw_buckets', 0, 0x7fffffff],
+    ['net.ipv4.tcp_workaround_signed_windows', 'sysctl_tcp_workaround_signed_windows', 0, 1],
+    ['net.ipv4.tcp_shrink_window', 'sysctl_tcp_shrink_window', 0, 1],
+    ['net.ipv4.tcp_thin_linear_timeouts', 'sysctl_tcp_thin_linear_timeouts', 0, 1],
+    ['net.ipv4.tcp_fwmark_accept', 'sysctl_tcp_fwmark_accept', 0, 1],
+    ['net.ipv4.tcp_reflect_tos', 'sysctl_tcp_reflect_tos', 0, 1],
+    ['net.ipv4.tcp_rto_min_us', 'sysctl_tcp_rto_min_us', 1, 0x7fffffff],
+    ['net.ipv4.tcp_rto_max_ms', 'sysctl_tcp_rto_max_ms', 1000, 120000],
+    ['net.ipv4.tcp_comp_sack_nr', 'sysctl_tcp_comp_sack_nr', 0, 255],
+    ['net.ipv4.tcp_backlog_ack_defer', 'sysctl_tcp_backlog_ack_defer', 0, 1],
+  ];
+  for (const [name, field, min, max] of tcp)
+    t.register(name, {
+      get: () => ipv4[field] as number,
+      set: (v) => ((ipv4[field] as number) = v),
+      min,
+      max,
+    });
+  // tcp_fin_timeout is kept in jiffies and shown in seconds (proc_dointvec_jiffies).
+  t.register('net.ipv4.tcp_fin_timeout', {
+    get: () => Math.floor(ipv4.sysctl_tcp_fin_timeout / 250),
+    set: (v) => (ipv4.sysctl_tcp_fin_timeout = v * 250),
+    min: 0,
+    max: 0x7fffffff / 250,
+  });
+  const vec = (field: 'sysctl_tcp_rmem' | 'sysctl_tcp_wmem') => ({
+    get: () => ipv4[field].join('\t'),
+    set: (v: string): number => {
+      const p = v.split(/\s+/).map(Number);
+      if (p.length !== 3 || p.some((x) => !Number.isInteger(x) || x < 1)) return -E.EINVAL;
+      ipv4[field] = [p[0], p[1], p[2]];
+      return 0;
+    },
+  });
+  t.registerText('net.ipv4.tcp_rmem', vec('sysctl_tcp_rmem'));
+  t.registerText('net.ipv4.tcp_wmem', vec('sysctl_tcp_wmem'));
+  t.registerText('net.ipv4.tcp_congestion_control', {
+    get: () => ipv4.tcp_congestion_control,
+    set: (v) => {
+      if (!tcp_ca_names.includes(v)) return -E.ENOENT;
+      ipv4.tcp_congestion_control = v;
+      return 0;
+    },
+  });
+  t.registerText('net.ipv4.tcp_available_congestion_control', {
+    get: () => tcp_ca_names.join(' '),
+    set: () => -E.EPERM,
+  });
   // The thresholds bound each other (ipv4_frags_ns_ctl_table: extra1/extra2 point at the
   // other value), so the limits are read at write time.
   t.register('net.ipv4.ipfrag_high_thresh', {

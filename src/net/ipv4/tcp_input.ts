@@ -1,0 +1,1813 @@
+// Receiving TCP segments (net/ipv4/tcp_input.c): option parsing, PAWS, the acceptability tests
+// and RST/SYN handling of RFC 793 and RFC 5961, ACK processing with RTT estimation (RFC 6298),
+// window updates, NewReno fast retransmit and recovery (RFC 6582, with PRR of RFC 6937), the
+// in-order and out-of-order receive queues with SACK and D-SACK blocks, delayed and quick ACKs,
+// urgent data, FIN, and the state machine of tcp_rcv_state_process.
+
+import type { SkBuff } from '../core/skbuff.js';
+import { kfree_skb, skb_orphan } from '../core/skbuff.js';
+import {
+  TCP_CLOSE,
+  TCP_CLOSE_WAIT,
+  TCP_CLOSING,
+  TCP_ESTABLISHED,
+  TCP_FIN_WAIT1,
+  TCP_FIN_WAIT2,
+  TCP_LAST_ACK,
+  TCP_LISTEN,
+  TCP_SYN_RECV,
+  TCP_SYN_SENT,
+  TCP_TIME_WAIT,
+  SOCK_DEAD,
+  SOCK_DONE,
+  SOCK_KEEPOPEN,
+  SOCK_URGINLINE,
+  sock_flag,
+  sock_set_flag,
+} from '../core/sock.js';
+import * as E from '../../uapi/errno.js';
+import * as S from '../../uapi/socket.js';
+import {
+  TCPHDR_ACK,
+  TCPHDR_FIN,
+  TCPHDR_PSH,
+  TCPHDR_RST,
+  TCPHDR_SYN,
+  TCPHDR_URG,
+  TCP_CA_Open,
+  TCP_CA_Disorder,
+  TCP_CA_CWR,
+  TCP_CA_Recovery,
+  TCP_CA_Loss,
+} from '../../uapi/tcp.js';
+import {
+  TcpSock,
+  TCP_SKB_CB,
+  TcpOptionsReceived,
+  TCPOPT_EOL,
+  TCPOPT_NOP,
+  TCPOPT_MSS,
+  TCPOPT_WINDOW,
+  TCPOPT_SACK_PERM,
+  TCPOPT_SACK,
+  TCPOPT_TIMESTAMP,
+  TCPOLEN_MSS,
+  TCPOLEN_WINDOW,
+  TCPOLEN_SACK_PERM,
+  TCPOLEN_TIMESTAMP,
+  TCPOLEN_SACK_BASE,
+  TCPOLEN_SACK_PERBLOCK,
+  TCPOLEN_TSTAMP_ALIGNED,
+  TCP_MAX_WSCALE,
+  TCP_MAX_QUICKACKS,
+  TCP_ATO_MIN,
+  TCP_RTO_MAX,
+  TCP_TIMEOUT_INIT,
+  TCP_TIMEOUT_FALLBACK,
+  TCP_PAWS_24DAYS,
+  TCP_PAWS_MSL,
+  TCP_PAWS_WINDOW,
+  TCP_URG_NOTYET,
+  TCP_URG_VALID,
+  TCP_NUM_SACKS,
+  TCP_INFINITE_SSTHRESH,
+  TCP_HDR_MIN,
+  TCP_MSS_DEFAULT,
+  TCPCB_LOST,
+  TCPCB_SACKED_RETRANS,
+  TCPCB_SACKED_ACKED,
+  TCPCB_RETRANS,
+  ICSK_ACK_PUSHED,
+  ICSK_ACK_PUSHED2,
+  ICSK_ACK_NOW,
+  ICSK_ACK_SCHED,
+  ICSK_TIME_RETRANS,
+  ICSK_TIME_PROBE0,
+  FLAG_DATA,
+  FLAG_WIN_UPDATE,
+  FLAG_DATA_ACKED,
+  FLAG_RETRANS_DATA_ACKED,
+  FLAG_SYN_ACKED,
+  FLAG_SLOWPATH,
+  FLAG_SND_UNA_ADVANCED,
+  FLAG_UPDATE_TS_RECENT,
+  FLAG_NO_CHALLENGE_ACK,
+  FLAG_ACKED,
+  FLAG_NOT_DUP,
+  FLAG_CA_ALERT,
+  FLAG_FORWARD_PROGRESS,
+  FLAG_ORIG_SACK_ACKED,
+  after,
+  before,
+  between,
+  tcp_jiffies32,
+  tcp_clock_us,
+  tcp_clock_ms,
+  usecs_to_jiffies,
+  jiffies_to_usecs,
+  jiffies_to_msecs,
+  tcp_packets_in_flight,
+  tcp_receive_window,
+  tcp_rtx_queue_head,
+  tcp_skb_pcount,
+  tcp_space,
+  tcp_win_from_space,
+  tcp_full_space,
+  tcp_in_slow_start,
+  tcp_urg_mode,
+  keepalive_time_when,
+  tcp_fin_time,
+} from './tcp_sock.js';
+import {
+  inet_csk_schedule_ack,
+  inet_csk_ack_scheduled,
+  inet_csk_clear_xmit_timer,
+  inet_csk_reset_xmit_timer,
+  inet_csk_reset_keepalive_timer,
+  inet_csk_in_pingpong_mode,
+  inet_csk_enter_pingpong_mode,
+  inet_csk_exit_pingpong_mode,
+} from './inet_connection_sock.js';
+import {
+  tcp_send_ack,
+  tcp_send_delayed_ack,
+  tcp_push_pending_frames,
+  __tcp_select_window,
+  tcp_sync_mss,
+  tcp_xmit_retransmit_queue,
+  tcp_initialize_rcv_mss,
+  tcp_mtu_to_mss,
+  tcp_probe0_when,
+  tcp_reset_xmit_timer,
+  tcp_is_cwnd_limited,
+  tcp_send_active_reset,
+  tcp_current_mss,
+  tcp_send_synack,
+} from './tcp_output.js';
+import {
+  tcp_set_state,
+  tcp_done,
+  tcp_done_with_error,
+  tcp_write_queue_purge,
+  tcp_sk_wmem_free_skb,
+  tcp_data_ready,
+  __sk_stream_is_writeable,
+} from './tcp.js';
+import { tcp_time_wait } from './tcp_minisocks.js';
+import { tcp_set_ca_state, tcp_init_congestion_control } from './tcp_cong.js';
+import {
+  NET_INC_STATS,
+  TCP_INC_STATS,
+  linux_mib_index,
+  TCP_MIB_INERRS,
+  TCP_MIB_ATTEMPTFAILS,
+} from './snmp.js';
+import { dst_mtu } from './inet_dgram.js';
+
+const MIB = (n: string): number => linux_mib_index(n);
+const MIB_PAWSESTABREJECTED = MIB('PAWSEstab');
+const MIB_TCPACKSKIPPEDPAWS = MIB('TCPACKSkippedPAWS');
+const MIB_TCPACKSKIPPEDSEQ = MIB('TCPACKSkippedSeq');
+const MIB_TCPCHALLENGEACK = MIB('TCPChallengeACK');
+const MIB_TCPSYNCHALLENGE = MIB('TCPSYNChallenge');
+const MIB_TCPHPACKS = MIB('TCPHPAcks');
+const MIB_TCPPUREACKS = MIB('TCPPureAcks');
+const MIB_DELAYEDACKLOST = MIB('DelayedACKLost');
+const MIB_TCPZEROWINDOWDROP = MIB('TCPZeroWindowDrop');
+const MIB_TCPRCVQDROP = MIB('TCPRcvQDrop');
+const MIB_TCPOFOQUEUE = MIB('TCPOFOQueue');
+const MIB_TCPOFODROP = MIB('TCPOFODrop');
+const MIB_TCPOFOMERGE = MIB('TCPOFOMerge');
+const MIB_TCPDSACKOLDSENT = MIB('TCPDSACKOldSent');
+const MIB_TCPDSACKOFOSENT = MIB('TCPDSACKOfoSent');
+const MIB_TCPRENORECOVERY = MIB('TCPRenoRecovery');
+const MIB_TCPFASTRETRANS = MIB('TCPFastRetrans');
+const MIB_TCPLOSSUNDO = MIB('TCPLossUndo');
+const MIB_TCPABORTONDATA = MIB('TCPAbortOnData');
+
+// ——— options —————————————————————————————————————————————————————————————————————
+
+/**
+ * tcp_parse_options(): read the options of the segment whose TCP header is at `th`. `estab`:
+ * the connection is established (only TS and SACK matter then). Malformed options end parsing.
+ */
+export function tcp_parse_options(
+  net_ipv4: { sysctl_tcp_timestamps: number; sysctl_tcp_window_scaling: number; sysctl_tcp_sack: number },
+  h: Uint8Array,
+  th: number,
+  opt_rx: TcpOptionsReceived,
+  estab: boolean,
+  syn: boolean,
+): void {
+  const doff = (h[th + 12] >>> 4) * 4;
+  let p = th + TCP_HDR_MIN;
+  let length = doff - TCP_HDR_MIN;
+  opt_rx.saw_tstamp = 0;
+  opt_rx.rcv_num_sacks = 0;
+  while (length > 0) {
+    const opcode = h[p++];
+    if (opcode === TCPOPT_EOL) return;
+    if (opcode === TCPOPT_NOP) {
+      length--;
+      continue;
+    }
+    if (length < 2) return;
+    const opsize = h[p++];
+    if (opsize < 2 || opsize > length) return; // "silly options" / don't parse partial options
+    switch (opcode) {
+      case TCPOPT_MSS:
+        if (opsize === TCPOLEN_MSS && syn && !estab) {
+          const in_mss = (h[p] << 8) | h[p + 1];
+          if (in_mss) {
+            if (opt_rx.user_mss && opt_rx.user_mss < in_mss) opt_rx.mss_clamp = opt_rx.user_mss;
+            else opt_rx.mss_clamp = in_mss;
+          }
+        }
+        break;
+      case TCPOPT_WINDOW:
+        if (opsize === TCPOLEN_WINDOW && syn && !estab && net_ipv4.sysctl_tcp_window_scaling) {
+          let snd_wscale = h[p];
+          opt_rx.wscale_ok = 1;
+          if (snd_wscale > TCP_MAX_WSCALE) snd_wscale = TCP_MAX_WSCALE;
+          opt_rx.snd_wscale = snd_wscale;
+        }
+        break;
+      case TCPOPT_TIMESTAMP:
+        if (
+          opsize === TCPOLEN_TIMESTAMP &&
+          ((estab && opt_rx.tstamp_ok) || (!estab && net_ipv4.sysctl_tcp_timestamps))
+        ) {
+          opt_rx.saw_tstamp = 1;
+          opt_rx.rcv_tsval = ((h[p] << 24) | (h[p + 1] << 16) | (h[p + 2] << 8) | h[p + 3]) >>> 0;
+          opt_rx.rcv_tsecr = ((h[p + 4] << 24) | (h[p + 5] << 16) | (h[p + 6] << 8) | h[p + 7]) >>> 0;
+        }
+        break;
+      case TCPOPT_SACK_PERM:
+        if (opsize === TCPOLEN_SACK_PERM && syn && !estab && net_ipv4.sysctl_tcp_sack) opt_rx.sack_ok = 1;
+        break;
+      case TCPOPT_SACK:
+        if (
+          opsize >= TCPOLEN_SACK_BASE + TCPOLEN_SACK_PERBLOCK &&
+          !((opsize - TCPOLEN_SACK_BASE) % TCPOLEN_SACK_PERBLOCK) &&
+          opt_rx.sack_ok
+        ) {
+          const n = Math.min((opsize - TCPOLEN_SACK_BASE) / TCPOLEN_SACK_PERBLOCK, TCP_NUM_SACKS);
+          for (let i = 0; i < n; i++) {
+            const q = p + i * 8;
+            opt_rx.sack_blocks[2 * i] = ((h[q] << 24) | (h[q + 1] << 16) | (h[q + 2] << 8) | h[q + 3]) >>> 0;
+            opt_rx.sack_blocks[2 * i + 1] =
+              ((h[q + 4] << 24) | (h[q + 5] << 16) | (h[q + 6] << 8) | h[q + 7]) >>> 0;
+          }
+          opt_rx.rcv_num_sacks = n;
+        }
+        break;
+      default:
+        opt_rx.saw_unknown = 1;
+    }
+    p += opsize - 2;
+    length -= opsize;
+  }
+}
+
+/** tcp_fast_parse_options(): options of an established connection's segment. */
+function tcp_fast_parse_options(tp: TcpSock, skb: SkBuff): boolean {
+  const h = skb.head;
+  const th = skb.transport_header;
+  const doff = (h[th + 12] >>> 4) * 4;
+  if (doff === TCP_HDR_MIN) {
+    tp.rx_opt.saw_tstamp = 0;
+    tp.rx_opt.rcv_num_sacks = 0;
+    return false;
+  }
+  // The aligned timestamp fast path (NOP NOP TS 10).
+  if (tp.rx_opt.tstamp_ok && doff === TCP_HDR_MIN + TCPOLEN_TSTAMP_ALIGNED) {
+    const o = th + TCP_HDR_MIN;
+    if (
+      h[o] === TCPOPT_NOP &&
+      h[o + 1] === TCPOPT_NOP &&
+      h[o + 2] === TCPOPT_TIMESTAMP &&
+      h[o + 3] === TCPOLEN_TIMESTAMP
+    ) {
+      tp.rx_opt.saw_tstamp = 1;
+      tp.rx_opt.rcv_num_sacks = 0;
+      tp.rx_opt.rcv_tsval = ((h[o + 4] << 24) | (h[o + 5] << 16) | (h[o + 6] << 8) | h[o + 7]) >>> 0;
+      tp.rx_opt.rcv_tsecr = ((h[o + 8] << 24) | (h[o + 9] << 16) | (h[o + 10] << 8) | h[o + 11]) >>> 0;
+      if (tp.rx_opt.rcv_tsecr) tp.rx_opt.rcv_tsecr = (tp.rx_opt.rcv_tsecr - tp.tsoffset) >>> 0;
+      return true;
+    }
+  }
+  tcp_parse_options(tp.sk_net.ipv4!, h, th, tp.rx_opt, true, false);
+  if (tp.rx_opt.saw_tstamp && tp.rx_opt.rcv_tsecr)
+    tp.rx_opt.rcv_tsecr = (tp.rx_opt.rcv_tsecr - tp.tsoffset) >>> 0;
+  return true;
+}
+
+/** Header fields of the segment at skb.transport_header. */
+export function th_window(skb: SkBuff): number {
+  const h = skb.head;
+  const o = skb.transport_header;
+  return (h[o + 14] << 8) | h[o + 15];
+}
+function th_urg_ptr(skb: SkBuff): number {
+  const h = skb.head;
+  const o = skb.transport_header;
+  return (h[o + 18] << 8) | h[o + 19];
+}
+function th_seq(skb: SkBuff): number {
+  const h = skb.head;
+  const o = skb.transport_header + 4;
+  return ((h[o] << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3]) >>> 0;
+}
+
+// ——— PAWS and timestamps ——————————————————————————————————————————————————————————
+
+function ktime_get_seconds(tp: TcpSock): number {
+  return Math.floor(tp.sk_net.kernel.clock.now() / 1e9);
+}
+
+/** tcp_paws_check(). */
+export function tcp_paws_check(rx: TcpOptionsReceived, paws_win: number, now_s: number): boolean {
+  if (((rx.ts_recent - rx.rcv_tsval) | 0) <= paws_win) return true;
+  if (now_s >= rx.ts_recent_stamp + TCP_PAWS_24DAYS) return true;
+  // Some OSes send SYN and SYN-ACK with tsval 0: ignore 0.
+  if (!rx.ts_recent) return true;
+  return false;
+}
+
+/** tcp_paws_reject(). */
+export function tcp_paws_reject(rx: TcpOptionsReceived, rst: boolean, now_s: number): boolean {
+  if (tcp_paws_check(rx, 0, now_s)) return false;
+  if (rst && now_s >= rx.ts_recent_stamp + TCP_PAWS_MSL) return false;
+  return true;
+}
+
+/** tcp_may_update_window(). */
+function tcp_may_update_window(tp: TcpSock, ack: number, ack_seq: number, nwin: number): boolean {
+  return (
+    after(ack, tp.snd_una) ||
+    after(ack_seq, tp.snd_wl1) ||
+    (ack_seq === tp.snd_wl1 && (nwin > tp.snd_wnd || !nwin))
+  );
+}
+
+/** tcp_disordered_ack(): an old duplicate ACK that PAWS should let through. */
+function tcp_disordered_ack(tp: TcpSock, skb: SkBuff): boolean {
+  const cb = TCP_SKB_CB(skb);
+  const seq = cb.seq;
+  const ack = cb.ack_seq;
+  return (
+    (cb.tcp_flags & TCPHDR_ACK) !== 0 &&
+    seq === cb.end_seq &&
+    seq === tp.rcv_nxt &&
+    ack === tp.snd_una &&
+    !tcp_may_update_window(tp, ack, seq, th_window(skb) << tp.rx_opt.snd_wscale) &&
+    ((tp.rx_opt.ts_recent - tp.rx_opt.rcv_tsval) | 0) <= (tp.icsk_rto * 1024) / 250
+  );
+}
+
+/** tcp_paws_discard(). */
+function tcp_paws_discard(tp: TcpSock, skb: SkBuff): boolean {
+  return !tcp_paws_check(tp.rx_opt, TCP_PAWS_WINDOW, ktime_get_seconds(tp)) && !tcp_disordered_ack(tp, skb);
+}
+
+/** tcp_store_ts_recent(). */
+export function tcp_store_ts_recent(tp: TcpSock): void {
+  tp.rx_opt.ts_recent = tp.rx_opt.rcv_tsval;
+  tp.rx_opt.ts_recent_stamp = ktime_get_seconds(tp);
+}
+
+/** tcp_replace_ts_recent(). */
+function tcp_replace_ts_recent(tp: TcpSock, seq: number): void {
+  if (tp.rx_opt.saw_tstamp && !after(seq, tp.rcv_wup)) {
+    if (tcp_paws_check(tp.rx_opt, 0, ktime_get_seconds(tp))) tcp_store_ts_recent(tp);
+  }
+}
+
+// ——— out-of-window answers ————————————————————————————————————————————————————————
+
+/** tcp_oow_rate_limited(): at most one dupACK per tcp_invalid_ratelimit ms for bad segments. */
+function tcp_oow_rate_limited(tp: TcpSock, skb: SkBuff, mib: number): boolean {
+  const cb = TCP_SKB_CB(skb);
+  // Data packets without SYNs are not likely part of an ACK loop.
+  if (cb.seq !== cb.end_seq && !(cb.tcp_flags & TCPHDR_SYN)) return false;
+  const now = tcp_jiffies32(tp.sk_net);
+  const limit = Math.ceil((tp.sk_net.ipv4!.sysctl_tcp_invalid_ratelimit * 250) / 1000);
+  if (tp.last_oow_ack_time) {
+    const elapsed = now - tp.last_oow_ack_time;
+    if (elapsed >= 0 && elapsed < limit) {
+      NET_INC_STATS(tp.sk_net, mib);
+      return true;
+    }
+  }
+  tp.last_oow_ack_time = now;
+  return false;
+}
+
+/** Per-namespace challenge-ACK budget (RFC 5961 §7 with Linux's per-second limit). */
+interface ChallengeState {
+  stamp: number;
+  count: number;
+}
+const challenge = new WeakMap<object, ChallengeState>();
+
+/** tcp_send_challenge_ack(). */
+export function tcp_send_challenge_ack(tp: TcpSock): void {
+  const net = tp.sk_net;
+  if (tcp_oow_rate_limited_any(tp)) return;
+  const limit = net.ipv4!.sysctl_tcp_challenge_ack_limit;
+  if (limit < 0x7fffffff) {
+    let st = challenge.get(net);
+    if (!st) challenge.set(net, (st = { stamp: 0, count: 0 }));
+    const now_s = Math.floor(net.kernel.clock.now() / 1e9);
+    if (st.stamp !== now_s) {
+      st.stamp = now_s;
+      // Linux randomises the budget around the limit: limit/2 + random(limit).
+      st.count = (limit >>> 1) + (net.kernel.prandom.get_random_u32() % Math.max(1, limit));
+    }
+    if (st.count <= 0) return;
+    st.count--;
+  }
+  NET_INC_STATS(net, MIB_TCPCHALLENGEACK);
+  tcp_send_ack(tp);
+}
+
+/** The out-of-window rate limit applied to challenge ACKs too (any segment). */
+function tcp_oow_rate_limited_any(tp: TcpSock): boolean {
+  const now = tcp_jiffies32(tp.sk_net);
+  const limit = Math.ceil((tp.sk_net.ipv4!.sysctl_tcp_invalid_ratelimit * 250) / 1000);
+  if (tp.last_oow_ack_time) {
+    const elapsed = now - tp.last_oow_ack_time;
+    if (elapsed >= 0 && elapsed < limit) {
+      NET_INC_STATS(tp.sk_net, MIB_TCPACKSKIPPEDCHALLENGE);
+      return true;
+    }
+  }
+  tp.last_oow_ack_time = now;
+  return false;
+}
+const MIB_TCPACKSKIPPEDCHALLENGE = MIB('TCPACKSkippedChallenge');
+
+/** tcp_send_dupack(): an out-of-window segment gets an immediate ACK (with D-SACK if data). */
+function tcp_send_dupack(tp: TcpSock, skb: SkBuff): void {
+  const cb = TCP_SKB_CB(skb);
+  if (cb.end_seq !== cb.seq && before(cb.seq, tp.rcv_nxt)) {
+    NET_INC_STATS(tp.sk_net, MIB_DELAYEDACKLOST);
+    tcp_enter_quickack_mode(tp, TCP_MAX_QUICKACKS);
+    if (tp.rx_opt.sack_ok && tp.sk_net.ipv4!.sysctl_tcp_dsack) {
+      let end_seq = cb.end_seq;
+      if (after(end_seq, tp.rcv_nxt)) end_seq = tp.rcv_nxt;
+      tcp_dsack_set(tp, cb.seq, end_seq);
+    }
+  }
+  tcp_send_ack(tp);
+}
+
+/** tcp_sequence(): is the segment in the receive window? */
+function tcp_sequence(tp: TcpSock, seq: number, end_seq: number): boolean {
+  return !before(end_seq, tp.rcv_wup) && !after(seq, (tp.rcv_nxt + tcp_receive_window(tp)) >>> 0);
+}
+
+/** tcp_reset_check(): an RST at rcv_nxt - 1 after the peer's FIN. */
+function tcp_reset_check(tp: TcpSock, skb: SkBuff): boolean {
+  const s = tp.sk_state;
+  return (
+    TCP_SKB_CB(skb).seq === (tp.rcv_nxt - 1) >>> 0 &&
+    (s === TCP_CLOSE_WAIT || s === TCP_LAST_ACK || s === TCP_CLOSING)
+  );
+}
+
+/** tcp_reset(): the peer reset the connection. */
+export function tcp_reset(tp: TcpSock): void {
+  let err: number;
+  switch (tp.sk_state) {
+    case TCP_SYN_SENT:
+      err = E.ECONNREFUSED;
+      break;
+    case TCP_CLOSE_WAIT:
+      err = E.EPIPE;
+      break;
+    case TCP_CLOSE:
+      return;
+    default:
+      err = E.ECONNRESET;
+  }
+  tcp_write_queue_purge(tp);
+  tcp_done_with_error(tp, err);
+}
+
+/**
+ * tcp_validate_incoming(): PAWS, the sequence test, RST and SYN rules (RFC 793, RFC 5961).
+ * Returns true when the segment may be processed; otherwise it has been dealt with.
+ */
+function tcp_validate_incoming(tp: TcpSock, skb: SkBuff, syn_inerr: boolean): boolean {
+  const cb = TCP_SKB_CB(skb);
+  const rst = (cb.tcp_flags & TCPHDR_RST) !== 0;
+  const syn = (cb.tcp_flags & TCPHDR_SYN) !== 0;
+  if (tcp_fast_parse_options(tp, skb) && tp.rx_opt.saw_tstamp && tcp_paws_discard(tp, skb)) {
+    if (!rst) {
+      if (syn) return syn_challenge(tp, syn_inerr);
+      NET_INC_STATS(tp.sk_net, MIB_PAWSESTABREJECTED);
+      if (!tcp_oow_rate_limited(tp, skb, MIB_TCPACKSKIPPEDPAWS)) tcp_send_dupack(tp, skb);
+      return false;
+    }
+    // A reset is accepted even if it did not pass PAWS.
+  }
+  if (!tcp_sequence(tp, cb.seq, cb.end_seq)) {
+    if (!rst) {
+      if (syn) return syn_challenge(tp, syn_inerr);
+      if (!tcp_oow_rate_limited(tp, skb, MIB_TCPACKSKIPPEDSEQ)) tcp_send_dupack(tp, skb);
+    } else if (tcp_reset_check(tp, skb)) tcp_reset(tp);
+    return false;
+  }
+  if (rst) {
+    // RFC 5961 §3.2: reset only at exactly rcv_nxt (or rcv_nxt - 1 after a FIN, or the
+    // right edge of the highest SACK block); otherwise answer with a challenge ACK.
+    if (cb.seq === tp.rcv_nxt || tcp_reset_check(tp, skb)) {
+      tcp_reset(tp);
+      return false;
+    }
+    if (tp.rx_opt.sack_ok && tp.rx_opt.num_sacks > 0) {
+      let max_sack = tp.selective_acks[0].end_seq;
+      for (let i = 1; i < tp.rx_opt.num_sacks; i++)
+        if (after(tp.selective_acks[i].end_seq, max_sack)) max_sack = tp.selective_acks[i].end_seq;
+      if (cb.seq === max_sack) {
+        tcp_reset(tp);
+        return false;
+      }
+    }
+    tcp_send_challenge_ack(tp);
+    return false;
+  }
+  if (syn) {
+    if (
+      tp.sk_state === TCP_SYN_RECV &&
+      tp.sk_socket &&
+      cb.tcp_flags & TCPHDR_ACK &&
+      (cb.seq + 1) >>> 0 === cb.end_seq &&
+      (cb.seq + 1) >>> 0 === tp.rcv_nxt &&
+      cb.ack_seq === tp.snd_nxt
+    )
+      return true;
+    return syn_challenge(tp, syn_inerr);
+  }
+  return true;
+}
+
+function syn_challenge(tp: TcpSock, syn_inerr: boolean): boolean {
+  if (syn_inerr) TCP_INC_STATS(tp.sk_net, TCP_MIB_INERRS);
+  NET_INC_STATS(tp.sk_net, MIB_TCPSYNCHALLENGE);
+  tcp_send_challenge_ack(tp);
+  return false;
+}
+
+// ——— RTT and RTO ———————————————————————————————————————————————————————————————————
+
+/** tcp_rto_min_us(). */
+function tcp_rto_min_us(tp: TcpSock): number {
+  return jiffies_to_usecs(tp.icsk_rto_min);
+}
+
+/** tcp_rtt_estimator(): Jacobson/Karels as Linux keeps it (srtt << 3, mdev << 2). */
+function tcp_rtt_estimator(tp: TcpSock, mrtt_us: number): void {
+  let m = mrtt_us;
+  let srtt = tp.srtt_us;
+  if (srtt !== 0) {
+    m -= srtt >>> 3;
+    srtt += m;
+    if (m < 0) {
+      m = -m;
+      m -= tp.mdev_us >>> 2;
+      if (m > 0) m >>= 3;
+    } else m -= tp.mdev_us >>> 2;
+    tp.mdev_us += m;
+    if (tp.mdev_us > tp.mdev_max_us) {
+      tp.mdev_max_us = tp.mdev_us;
+      if (tp.mdev_max_us > tp.rttvar_us) tp.rttvar_us = tp.mdev_max_us;
+    }
+    if (after(tp.snd_una, tp.rtt_seq)) {
+      if (tp.mdev_max_us < tp.rttvar_us) tp.rttvar_us -= (tp.rttvar_us - tp.mdev_max_us) >>> 2;
+      tp.rtt_seq = tp.snd_nxt;
+      tp.mdev_max_us = tcp_rto_min_us(tp);
+    }
+  } else {
+    srtt = m << 3;
+    tp.mdev_us = m << 1;
+    tp.rttvar_us = Math.max(tp.mdev_us, tcp_rto_min_us(tp));
+    tp.mdev_max_us = tp.rttvar_us;
+    tp.rtt_seq = tp.snd_nxt;
+  }
+  tp.srtt_us = Math.max(1, srtt);
+}
+
+/** __tcp_set_rto(). */
+export function __tcp_set_rto(tp: TcpSock): number {
+  return usecs_to_jiffies((tp.srtt_us >>> 3) + tp.rttvar_us);
+}
+
+/** tcp_set_rto(). */
+function tcp_set_rto(tp: TcpSock): void {
+  tp.icsk_rto = Math.min(__tcp_set_rto(tp), TCP_RTO_MAX);
+}
+
+/** tcp_ack_update_rtt(): an RTT sample from the ACK's timing, or from the echoed timestamp. */
+function tcp_ack_update_rtt(tp: TcpSock, flag: number, seq_rtt_us: number): boolean {
+  if (seq_rtt_us < 0 && tp.rx_opt.saw_tstamp && tp.rx_opt.rcv_tsecr && flag & FLAG_ACKED) {
+    let delta = (tcp_clock_ms(tp.sk_net) - tp.rx_opt.rcv_tsecr) >>> 0;
+    if (delta < 0x7fffffff / 1000) {
+      if (!delta) delta = 1;
+      seq_rtt_us = delta * 1000;
+    }
+  }
+  if (seq_rtt_us < 0) return false;
+  if (seq_rtt_us < tp.min_rtt_us) tp.min_rtt_us = Math.max(1, seq_rtt_us);
+  tcp_rtt_estimator(tp, seq_rtt_us);
+  tcp_set_rto(tp);
+  tp.icsk_backoff = 0;
+  return true;
+}
+
+/** tcp_synack_rtt_meas(): the passive side's first RTT sample, from its SYN-ACK. */
+export function tcp_synack_rtt_meas(tp: TcpSock, req: { num_retrans: number; snt_synack: number }): void {
+  let rtt_us = -1;
+  // Only when the SYN-ACK was not retransmitted (Karn); else the timestamp echo may serve.
+  if (req.num_retrans === 0 && req.snt_synack) rtt_us = tcp_clock_us(tp.sk_net) - req.snt_synack;
+  tcp_ack_update_rtt(tp, FLAG_SYN_ACKED, rtt_us);
+}
+
+/** tcp_rearm_rto(): the retransmit timer runs while data is in flight. */
+export function tcp_rearm_rto(tp: TcpSock): void {
+  if (!tp.packets_out) {
+    inet_csk_clear_xmit_timer(tp, ICSK_TIME_RETRANS);
+    return;
+  }
+  let rto = tp.icsk_rto;
+  // Offset the timer by the time the head has already been in flight (RFC 6298 §5.3 relaxed).
+  const head = tcp_rtx_queue_head(tp);
+  if (head && tp.icsk_pending !== ICSK_TIME_PROBE0) {
+    const sent = TCP_SKB_CB(head).tcp_tstamp;
+    const delta_us = tcp_clock_us(tp.sk_net) - sent;
+    const delta = Math.floor(delta_us / 4000);
+    if (sent && delta > 0 && rto > delta) rto -= delta;
+  }
+  tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tcp_clamp_rto_to_user_timeout(tp, rto));
+}
+
+/** tcp_clamp_rto_to_user_timeout(). */
+export function tcp_clamp_rto_to_user_timeout(tp: TcpSock, rto = tp.icsk_rto): number {
+  const user_timeout = tp.icsk_user_timeout;
+  if (!tp.icsk_retransmits || !user_timeout) return rto;
+  const elapsed = tcp_clock_ms(tp.sk_net) - tp.retrans_stamp;
+  const remaining = user_timeout - elapsed;
+  if (remaining <= 0) return 1;
+  return Math.min(rto, Math.ceil((remaining * 250) / 1000));
+}
+
+// ——— ACK processing ——————————————————————————————————————————————————————————————
+
+/** tcp_init_wl(). */
+export function tcp_init_wl(tp: TcpSock, seq: number): void {
+  tp.snd_wl1 = seq;
+}
+
+/** tcp_snd_una_update(). */
+function tcp_snd_una_update(tp: TcpSock, ack: number): void {
+  const delta = (ack - tp.snd_una) >>> 0;
+  tp.bytes_acked += delta;
+  tp.snd_una = ack;
+}
+
+/** tcp_rcv_nxt_update(). */
+function tcp_rcv_nxt_update(tp: TcpSock, seq: number): void {
+  const delta = (seq - tp.rcv_nxt) >>> 0;
+  tp.bytes_received += delta;
+  tp.rcv_nxt = seq;
+}
+
+/** tcp_ack_update_window(). */
+function tcp_ack_update_window(tp: TcpSock, skb: SkBuff, ack: number, ack_seq: number): number {
+  let flag = 0;
+  let nwin = th_window(skb);
+  if (!(TCP_SKB_CB(skb).tcp_flags & TCPHDR_SYN)) nwin = nwin * 2 ** tp.rx_opt.snd_wscale;
+  if (tcp_may_update_window(tp, ack, ack_seq, nwin)) {
+    flag |= FLAG_WIN_UPDATE;
+    tp.snd_wl1 = ack_seq;
+    if (tp.snd_wnd !== nwin) {
+      tp.snd_wnd = nwin;
+      if (nwin > tp.max_window) {
+        tp.max_window = nwin;
+        tcp_sync_mss(tp, tp.icsk_pmtu_cookie);
+      }
+    }
+  }
+  tcp_snd_una_update(tp, ack);
+  return flag;
+}
+
+/** tcp_clean_rtx_queue(): free what the ACK covers; returns FLAG_* and sets the RTT sample. */
+function tcp_clean_rtx_queue(
+  tp: TcpSock,
+  prior_snd_una: number,
+  out: { rtt_us: number; acked: number },
+): number {
+  let flag = 0;
+  let first_ackt = 0;
+  let pkts_acked = 0;
+  const now_us = tcp_clock_us(tp.sk_net);
+  tp.tcp_mstamp = now_us;
+  let skb: SkBuff | null;
+  while ((skb = tcp_rtx_queue_head(tp))) {
+    const scb = TCP_SKB_CB(skb);
+    const sacked = scb.sacked;
+    let acked_pcount: number;
+    if (after(scb.end_seq, tp.snd_una)) {
+      // Partially acknowledged: trim what was acked so a retransmission starts at snd_una.
+      if (tcp_skb_pcount(skb) === 1 || !after(tp.snd_una, scb.seq)) break;
+      acked_pcount = 0;
+      break;
+    } else acked_pcount = tcp_skb_pcount(skb);
+    if (sacked & TCPCB_RETRANS) {
+      if (sacked & TCPCB_SACKED_RETRANS) tp.retrans_out -= acked_pcount;
+      flag |= FLAG_RETRANS_DATA_ACKED;
+    } else if (!(sacked & TCPCB_SACKED_ACKED)) {
+      if (!first_ackt && scb.tcp_tstamp) first_ackt = scb.tcp_tstamp;
+      if (!(sacked & TCPCB_SACKED_ACKED)) flag |= FLAG_ORIG_SACK_ACKED;
+    }
+    if (sacked & TCPCB_LOST) tp.lost_out -= acked_pcount;
+    tp.packets_out -= acked_pcount;
+    pkts_acked += acked_pcount;
+    if (!(scb.tcp_flags & TCPHDR_SYN)) flag |= FLAG_DATA_ACKED;
+    else {
+      flag |= FLAG_SYN_ACKED;
+      tp.retrans_stamp = 0;
+    }
+    tp.tcp_rtx_queue.unlink(skb);
+    tcp_sk_wmem_free_skb(tp, skb);
+    tp.queue_shrunk = true;
+  }
+  if (between(tp.snd_up, prior_snd_una, tp.snd_una)) tp.snd_up = tp.snd_una;
+  if (flag & FLAG_ACKED) flag |= FLAG_SET_XMIT_TIMER_LOCAL;
+  out.rtt_us = first_ackt ? now_us - first_ackt : -1;
+  out.acked = pkts_acked;
+  tp.delivered += pkts_acked;
+  return flag;
+}
+const FLAG_SET_XMIT_TIMER_LOCAL = 0x1000;
+
+/** tcp_ack_probe(): the zero-window probe timer, re-armed or stopped after an ACK. */
+function tcp_ack_probe(tp: TcpSock): void {
+  const head = tp.sk_write_queue.peek();
+  if (!head) return;
+  if (!after(TCP_SKB_CB(head).end_seq, (tp.snd_una + tp.snd_wnd) >>> 0)) {
+    tp.icsk_backoff = 0;
+    tp.icsk_probes_tstamp = 0;
+    inet_csk_clear_xmit_timer(tp, ICSK_TIME_PROBE0);
+  } else {
+    tcp_reset_xmit_timer(tp, ICSK_TIME_PROBE0, tcp_probe0_when(tp, TCP_RTO_MAX));
+  }
+}
+
+// ——— NewReno recovery ———————————————————————————————————————————————————————————————
+
+/** tcp_limit_reno_sacked(). */
+function tcp_limit_reno_sacked(tp: TcpSock): void {
+  let holes = Math.max(tp.lost_out, 1);
+  holes = Math.min(holes, tp.packets_out);
+  if (tp.sacked_out + holes > tp.packets_out) tp.sacked_out = Math.max(0, tp.packets_out - holes);
+}
+
+/** tcp_add_reno_sack(): a duplicate ACK counts as one segment received beyond the hole. */
+function tcp_add_reno_sack(tp: TcpSock, num_dupack: number): void {
+  if (num_dupack) {
+    const prior = tp.sacked_out;
+    tp.sacked_out += num_dupack;
+    tcp_limit_reno_sacked(tp);
+    const delivered = tp.sacked_out - prior;
+    if (delivered > 0) tp.delivered += delivered;
+  }
+}
+
+/** tcp_remove_reno_sacks(). */
+function tcp_remove_reno_sacks(tp: TcpSock, acked: number): void {
+  if (acked > 0) {
+    tp.delivered += Math.max(acked - tp.sacked_out, 1) - acked;
+    if (acked - 1 >= tp.sacked_out) tp.sacked_out = 0;
+    else tp.sacked_out -= acked - 1;
+  }
+  tcp_limit_reno_sacked(tp);
+}
+
+/** tcp_init_undo(). */
+function tcp_init_undo(tp: TcpSock): void {
+  tp.undo_marker = tp.snd_una;
+  tp.undo_retrans = tp.retrans_out ? tp.retrans_out : -1;
+}
+
+/** tcp_init_cwnd_reduction(). */
+function tcp_init_cwnd_reduction(tp: TcpSock): void {
+  tp.high_seq = tp.snd_nxt;
+  tp.snd_cwnd_cnt = 0;
+  tp.prior_cwnd = tp.snd_cwnd;
+  tp.prr_delivered = 0;
+  tp.prr_out = 0;
+  tp.snd_ssthresh = tp.icsk_ca_ops.ssthresh(tp);
+}
+
+/** tcp_cwnd_reduction(): Proportional Rate Reduction (RFC 6937). */
+function tcp_cwnd_reduction(tp: TcpSock, newly_acked_sacked: number, newly_lost: number, flag: number): void {
+  if (newly_acked_sacked <= 0 || !tp.prior_cwnd) return;
+  tp.prr_delivered += newly_acked_sacked;
+  const delta = tp.snd_ssthresh - tcp_packets_in_flight(tp);
+  let sndcnt: number;
+  if (delta < 0) {
+    const dividend = tp.snd_ssthresh * tp.prr_delivered + tp.prior_cwnd - 1;
+    sndcnt = Math.floor(dividend / tp.prior_cwnd) - tp.prr_out;
+  } else {
+    sndcnt = Math.max(tp.prr_delivered - tp.prr_out, newly_acked_sacked);
+    if (flag & FLAG_SND_UNA_ADVANCED && !newly_lost) sndcnt++;
+    sndcnt = Math.min(delta, sndcnt);
+  }
+  // Force a fast retransmit upon entering fast recovery.
+  sndcnt = Math.max(sndcnt, tp.prr_out ? 0 : 1);
+  tp.snd_cwnd = tcp_packets_in_flight(tp) + sndcnt;
+}
+
+/** tcp_end_cwnd_reduction(). */
+function tcp_end_cwnd_reduction(tp: TcpSock): void {
+  if (tp.snd_ssthresh < TCP_INFINITE_SSTHRESH && (tp.icsk_ca_state === TCP_CA_CWR || tp.undo_marker)) {
+    tp.snd_cwnd = tp.snd_ssthresh;
+    tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
+  }
+}
+
+/** tcp_mark_head_lost(): the first segment not yet marked is lost (NewReno's one hole). */
+function tcp_mark_head_lost(tp: TcpSock): void {
+  const skb = tcp_rtx_queue_head(tp);
+  if (!skb) return;
+  const cb = TCP_SKB_CB(skb);
+  if (!(cb.sacked & (TCPCB_LOST | TCPCB_SACKED_ACKED))) {
+    cb.sacked |= TCPCB_LOST;
+    tp.lost_out += tcp_skb_pcount(skb);
+  }
+}
+
+/** tcp_enter_recovery(). */
+function tcp_enter_recovery(tp: TcpSock): void {
+  NET_INC_STATS(tp.sk_net, MIB_TCPRENORECOVERY);
+  tp.prior_ssthresh = 0;
+  tcp_init_undo(tp);
+  if (tp.icsk_ca_state < TCP_CA_CWR) tcp_init_cwnd_reduction(tp);
+  tcp_set_ca_state(tp, TCP_CA_Recovery);
+}
+
+/**
+ * tcp_fastretrans_alert() for NewReno: count duplicate ACKs, enter recovery at the dupthresh,
+ * retransmit the next hole on a partial ACK, leave recovery on a full ACK.
+ */
+function tcp_fastretrans_alert(
+  tp: TcpSock,
+  prior_snd_una: number,
+  num_dupack: number,
+  flag: number,
+  acked: number,
+): boolean {
+  let rexmit = false;
+  if (!tp.packets_out && tp.sacked_out) tp.sacked_out = 0;
+  const is_dupack = !(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP));
+  // Leave recovery or loss once everything sent before it is acknowledged.
+  if (tp.icsk_ca_state !== TCP_CA_Open && !before(tp.snd_una, tp.high_seq)) {
+    if (tp.icsk_ca_state === TCP_CA_Recovery || tp.icsk_ca_state === TCP_CA_CWR) tcp_end_cwnd_reduction(tp);
+    if (tp.icsk_ca_state === TCP_CA_Loss && tp.undo_marker) NET_INC_STATS(tp.sk_net, MIB_TCPLOSSUNDO_NONE);
+    tp.sacked_out = 0;
+    tp.undo_marker = 0;
+    tcp_set_ca_state(tp, TCP_CA_Open);
+  }
+  switch (tp.icsk_ca_state) {
+    case TCP_CA_Recovery:
+      if (!(flag & FLAG_SND_UNA_ADVANCED)) {
+        if (is_dupack) tcp_add_reno_sack(tp, num_dupack);
+      } else {
+        // A partial ACK (RFC 6582 §3.2 step 3): the next hole is lost too.
+        tcp_remove_reno_sacks(tp, acked);
+        tcp_mark_head_lost(tp);
+        rexmit = true;
+      }
+      break;
+    case TCP_CA_Loss:
+      if (flag & FLAG_SND_UNA_ADVANCED) tcp_remove_reno_sacks(tp, acked);
+      else if (is_dupack) tcp_add_reno_sack(tp, num_dupack);
+      rexmit = true;
+      break;
+    default:
+      if (flag & FLAG_SND_UNA_ADVANCED) tcp_remove_reno_sacks(tp, acked);
+      if (is_dupack) tcp_add_reno_sack(tp, num_dupack);
+      if (tp.sacked_out >= tp.reordering && tp.packets_out > tp.sacked_out) {
+        // Three duplicate ACKs: fast retransmit.
+        tcp_enter_recovery(tp);
+        tcp_mark_head_lost(tp);
+        NET_INC_STATS(tp.sk_net, MIB_TCPFASTRETRANS);
+        rexmit = true;
+      } else if (tp.sacked_out) {
+        if (tp.icsk_ca_state !== TCP_CA_Disorder) tcp_set_ca_state(tp, TCP_CA_Disorder);
+      } else if (tp.icsk_ca_state === TCP_CA_Disorder) tcp_set_ca_state(tp, TCP_CA_Open);
+  }
+  return rexmit;
+}
+const MIB_TCPLOSSUNDO_NONE = MIB_TCPLOSSUNDO;
+
+/** tcp_ack_is_dubious(). */
+function tcp_ack_is_dubious(tp: TcpSock, flag: number): boolean {
+  return !(flag & FLAG_NOT_DUP) || (flag & FLAG_CA_ALERT) !== 0 || tp.icsk_ca_state !== TCP_CA_Open;
+}
+
+/** tcp_may_raise_cwnd(). */
+function tcp_may_raise_cwnd(tp: TcpSock, flag: number): boolean {
+  if (tp.reordering > tp.sk_net.ipv4!.sysctl_tcp_reordering) return (flag & FLAG_FORWARD_PROGRESS) !== 0;
+  return (flag & FLAG_DATA_ACKED) !== 0;
+}
+
+/** tcp_cong_control(). */
+function tcp_cong_control(tp: TcpSock, ack: number, acked_sacked: number, flag: number): void {
+  if (tp.icsk_ca_state >= TCP_CA_CWR) {
+    if (tp.icsk_ca_state !== TCP_CA_Loss) tcp_cwnd_reduction(tp, acked_sacked, 0, flag);
+    else if (tcp_may_raise_cwnd(tp, flag)) tp.icsk_ca_ops.cong_avoid(tp, ack, acked_sacked);
+  } else if (tcp_may_raise_cwnd(tp, flag)) {
+    tp.icsk_ca_ops.cong_avoid(tp, ack, acked_sacked);
+  }
+  tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
+}
+
+/**
+ * tcp_ack(): process the ACK of a segment. Returns 1 (processed), 0 (old ACK, ignored) or -1
+ * (to be dropped: it acknowledges data never sent, or is far too old).
+ */
+export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
+  const cb = TCP_SKB_CB(skb);
+  const prior_snd_una = tp.snd_una;
+  const ack_seq = cb.seq;
+  const ack = cb.ack_seq;
+  const prior_packets = tp.packets_out;
+  let num_dupack = 0;
+  if (before(ack, prior_snd_una)) {
+    // RFC 5961 §5.2: an ACK older than anything we could have sent gets a challenge ACK.
+    const max_window = Math.min(tp.max_window, tp.bytes_acked);
+    if (before(ack, (prior_snd_una - max_window) >>> 0)) {
+      if (!(flag & FLAG_NO_CHALLENGE_ACK)) tcp_send_challenge_ack(tp);
+      return -1;
+    }
+    return 0;
+  }
+  if (after(ack, tp.snd_nxt)) return -1;
+  if (after(ack, prior_snd_una)) {
+    flag |= FLAG_SND_UNA_ADVANCED;
+    tp.icsk_retransmits = 0;
+  }
+  if (flag & FLAG_UPDATE_TS_RECENT) tcp_replace_ts_recent(tp, cb.seq);
+  if ((flag & (FLAG_SLOWPATH | FLAG_SND_UNA_ADVANCED)) === FLAG_SND_UNA_ADVANCED) {
+    tp.snd_wl1 = ack_seq;
+    tcp_snd_una_update(tp, ack);
+    flag |= FLAG_WIN_UPDATE;
+    NET_INC_STATS(tp.sk_net, MIB_TCPHPACKS);
+  } else {
+    if (ack_seq !== cb.end_seq) flag |= FLAG_DATA;
+    else NET_INC_STATS(tp.sk_net, MIB_TCPPUREACKS);
+    flag |= tcp_ack_update_window(tp, skb, ack, ack_seq);
+  }
+  tp.sk_err_soft = 0;
+  tp.icsk_probes_out = 0;
+  tp.rcv_tstamp = tcp_jiffies32(tp.sk_net);
+  if (!prior_packets) {
+    tcp_ack_probe(tp);
+    return 1;
+  }
+  const out = { rtt_us: -1, acked: 0 };
+  const prior_delivered = tp.delivered;
+  flag |= tcp_clean_rtx_queue(tp, prior_snd_una, out);
+  if (flag & FLAG_ACKED) {
+    // Karn: no sample from retransmitted segments (the timestamp echo may still give one).
+    tcp_ack_update_rtt(tp, flag, flag & FLAG_RETRANS_DATA_ACKED ? -1 : out.rtt_us);
+  }
+  let rexmit = false;
+  if (tcp_ack_is_dubious(tp, flag)) {
+    if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP))) num_dupack = 1;
+    rexmit = tcp_fastretrans_alert(tp, prior_snd_una, num_dupack, flag, out.acked);
+  }
+  if (flag & FLAG_ACKED) tcp_rearm_rto(tp);
+  const delivered = tp.delivered - prior_delivered;
+  tcp_cong_control(tp, ack, delivered, flag);
+  if (rexmit) tcp_xmit_retransmit_queue(tp);
+  return 1;
+}
+
+// ——— receive window and delayed ACKs ————————————————————————————————————————————
+
+/** tcp_incr_quickack(). */
+function tcp_incr_quickack(tp: TcpSock, max_quickacks: number): void {
+  let quickacks = Math.floor(tp.rcv_wnd / (2 * tp.icsk_ack.rcv_mss));
+  if (quickacks === 0) quickacks = 2;
+  quickacks = Math.min(quickacks, max_quickacks);
+  if (quickacks > tp.icsk_ack.quick) tp.icsk_ack.quick = quickacks;
+}
+
+/** tcp_enter_quickack_mode(). */
+export function tcp_enter_quickack_mode(tp: TcpSock, max_quickacks: number): void {
+  tcp_incr_quickack(tp, max_quickacks);
+  inet_csk_exit_pingpong_mode(tp);
+  tp.icsk_ack.ato = TCP_ATO_MIN;
+}
+
+/** tcp_in_quickack_mode(). */
+function tcp_in_quickack_mode(tp: TcpSock): boolean {
+  return tp.icsk_ack.quick !== 0 && !inet_csk_in_pingpong_mode(tp);
+}
+
+/** tcp_measure_rcv_mss(): learn the peer's segment size from what arrives. */
+function tcp_measure_rcv_mss(tp: TcpSock, skb: SkBuff): void {
+  const a = tp.icsk_ack;
+  const lss = a.last_seg_size;
+  a.last_seg_size = 0;
+  let len = skb.len;
+  if (len >= a.rcv_mss) {
+    a.rcv_mss = Math.min(len, tp.advmss);
+    if (TCP_SKB_CB(skb).tcp_flags & TCPHDR_PSH) a.pending |= ICSK_ACK_PUSHED;
+  } else {
+    len += skb.data - skb.transport_header;
+    if (
+      len >= TCP_MSS_DEFAULT + TCP_HDR_MIN ||
+      (len >= 88 + TCP_HDR_MIN &&
+        !(TCP_SKB_CB(skb).tcp_flags & (TCPHDR_URG | TCPHDR_PSH | TCPHDR_FIN | TCPHDR_SYN | TCPHDR_RST)))
+    ) {
+      len -= tp.tcp_header_len;
+      a.last_seg_size = len;
+      if (len === lss) {
+        a.rcv_mss = len;
+        return;
+      }
+    }
+    if (a.pending & ICSK_ACK_PUSHED) a.pending |= ICSK_ACK_PUSHED2;
+    a.pending |= ICSK_ACK_PUSHED;
+  }
+}
+
+/** __tcp_grow_window(). */
+function __tcp_grow_window(tp: TcpSock, skb: SkBuff, skbtruesize: number): number {
+  let truesize = tcp_win_from_space(tp, skbtruesize) >> 1;
+  let window = tcp_win_from_space(tp, tp.sk_net.ipv4!.sysctl_tcp_rmem[2]) >> 1;
+  while (tp.rcv_ssthresh <= window) {
+    if (truesize <= skb.len) return 2 * tp.icsk_ack.rcv_mss;
+    truesize >>= 1;
+    window >>= 1;
+  }
+  return 0;
+}
+
+/** tcp_grow_window(): let the offered window grow as well-sized data arrives. */
+function tcp_grow_window(tp: TcpSock, skb: SkBuff): void {
+  if (tp.rcv_ssthresh >= tp.window_clamp) return;
+  const room = Math.min(tp.window_clamp, tcp_space(tp)) - tp.rcv_ssthresh;
+  if (room <= 0) return;
+  let incr: number;
+  if (tcp_win_from_space(tp, skb.truesize) <= skb.len) incr = 2 * tp.advmss;
+  else incr = __tcp_grow_window(tp, skb, skb.truesize);
+  if (incr) {
+    incr = Math.max(incr, 2 * skb.len);
+    tp.rcv_ssthresh += Math.min(room, incr);
+    tp.icsk_ack.quick |= 1;
+  }
+}
+
+/** tcp_event_data_recv(): the delayed-ACK estimator (ato) and quick-ACK mode. */
+function tcp_event_data_recv(tp: TcpSock, skb: SkBuff): void {
+  const a = tp.icsk_ack;
+  inet_csk_schedule_ack(tp);
+  tcp_measure_rcv_mss(tp, skb);
+  const now = tcp_jiffies32(tp.sk_net);
+  if (!a.ato) {
+    // The first data packet: initialise the delayed-ACK engine.
+    tcp_incr_quickack(tp, TCP_MAX_QUICKACKS);
+    a.ato = TCP_ATO_MIN;
+  } else {
+    const m = now - a.lrcvtime;
+    if (m <= TCP_ATO_MIN / 2) a.ato = (a.ato >> 1) + TCP_ATO_MIN / 2;
+    else if (m < a.ato) {
+      a.ato = (a.ato >> 1) + m;
+      if (a.ato > tp.icsk_rto) a.ato = tp.icsk_rto;
+    } else if (m > tp.icsk_rto) tcp_incr_quickack(tp, TCP_MAX_QUICKACKS);
+  }
+  a.lrcvtime = now;
+  if (skb.len >= 128) tcp_grow_window(tp, skb);
+}
+
+/** __tcp_ack_snd_check(): ACK now, or arm the delayed ACK. */
+function __tcp_ack_snd_check(tp: TcpSock, ofo_possible: boolean): void {
+  if (
+    ((tp.rcv_nxt - tp.rcv_wup) >>> 0 > tp.icsk_ack.rcv_mss && __tcp_select_window(tp) >= tp.rcv_wnd) ||
+    tcp_in_quickack_mode(tp) ||
+    tp.icsk_ack.pending & ICSK_ACK_NOW
+  ) {
+    tcp_send_ack(tp);
+    return;
+  }
+  if (!ofo_possible || tp.out_of_order_queue.empty()) {
+    tcp_send_delayed_ack(tp);
+    return;
+  }
+  // Out-of-order data: the SACK information goes out at once.
+  tcp_send_ack(tp);
+}
+
+/** tcp_ack_snd_check(). */
+function tcp_ack_snd_check(tp: TcpSock): void {
+  if (!inet_csk_ack_scheduled(tp)) return;
+  __tcp_ack_snd_check(tp, true);
+}
+
+// ——— SACK blocks we send ————————————————————————————————————————————————————————————
+
+/** tcp_dsack_set(). */
+function tcp_dsack_set(tp: TcpSock, seq: number, end_seq: number): void {
+  if (tp.rx_opt.sack_ok && tp.sk_net.ipv4!.sysctl_tcp_dsack) {
+    NET_INC_STATS(tp.sk_net, before(seq, tp.rcv_nxt) ? MIB_TCPDSACKOLDSENT : MIB_TCPDSACKOFOSENT);
+    tp.rx_opt.dsack = 1;
+    tp.duplicate_sack.start_seq = seq;
+    tp.duplicate_sack.end_seq = end_seq;
+  }
+}
+
+/** tcp_sack_extend(). */
+function tcp_sack_extend(sp: { start_seq: number; end_seq: number }, seq: number, end_seq: number): boolean {
+  if (!after(seq, sp.end_seq) && !after(sp.start_seq, end_seq)) {
+    if (before(seq, sp.start_seq)) sp.start_seq = seq;
+    if (after(end_seq, sp.end_seq)) sp.end_seq = end_seq;
+    return true;
+  }
+  return false;
+}
+
+/** tcp_sack_new_ofo_skb(): the block of newly queued out-of-order data goes first. */
+function tcp_sack_new_ofo_skb(tp: TcpSock, seq: number, end_seq: number): void {
+  const sa = tp.selective_acks;
+  const n = tp.rx_opt.num_sacks;
+  for (let i = 0; i < n; i++) {
+    if (tcp_sack_extend(sa[i], seq, end_seq)) {
+      const b = sa.splice(i, 1)[0];
+      sa.unshift(b);
+      tcp_sack_maybe_coalesce(tp);
+      return;
+    }
+  }
+  sa.unshift({ start_seq: seq, end_seq });
+  if (sa.length > TCP_NUM_SACKS) sa.length = TCP_NUM_SACKS;
+  tp.rx_opt.num_sacks = sa.length;
+  tp.rx_opt.num_sacks = Math.min(sa.length, TCP_NUM_SACKS);
+}
+
+/** tcp_sack_maybe_coalesce(): merge blocks the first one now touches. */
+function tcp_sack_maybe_coalesce(tp: TcpSock): void {
+  const sa = tp.selective_acks;
+  for (let i = 1; i < sa.length;) {
+    if (tcp_sack_extend(sa[0], sa[i].start_seq, sa[i].end_seq)) sa.splice(i, 1);
+    else i++;
+  }
+  tp.rx_opt.num_sacks = sa.length;
+  tp.rx_opt.num_sacks = sa.length;
+}
+
+/** tcp_sack_remove(): blocks below rcv_nxt are gone. */
+function tcp_sack_remove(tp: TcpSock): void {
+  if (tp.out_of_order_queue.empty()) {
+    tp.selective_acks.length = 0;
+  } else {
+    const sa = tp.selective_acks;
+    for (let i = 0; i < sa.length;) {
+      if (!before(tp.rcv_nxt, sa[i].start_seq)) sa.splice(i, 1);
+      else i++;
+    }
+  }
+  tp.rx_opt.num_sacks = tp.selective_acks.length;
+  tp.rx_opt.num_sacks = tp.selective_acks.length;
+}
+
+// ——— data ——————————————————————————————————————————————————————————————————————————
+
+/** skb_set_owner_r() for TCP: charge the receive buffer. */
+function tcp_set_owner_r(tp: TcpSock, skb: SkBuff): void {
+  skb_orphan(skb);
+  skb.sk = tp;
+  skb.destructor = tcp_rfree;
+  tp.sk_rmem_alloc += skb.truesize;
+}
+function tcp_rfree(skb: SkBuff): void {
+  skb.sk!.sk_rmem_alloc -= skb.truesize;
+}
+
+/** tcp_try_rmem_schedule(): is there receive memory for `size` more bytes? */
+function tcp_try_rmem_schedule(tp: TcpSock, size: number): boolean {
+  return tp.sk_rmem_alloc + size <= tp.sk_rcvbuf || tp.sk_receive_queue.empty();
+}
+
+/** tcp_queue_rcv(). */
+function tcp_queue_rcv(tp: TcpSock, skb: SkBuff): void {
+  tcp_set_owner_r(tp, skb);
+  tp.sk_receive_queue.tail(skb);
+  tcp_rcv_nxt_update(tp, TCP_SKB_CB(skb).end_seq);
+}
+
+/** tcp_ofo_queue(): move what became in-order from the out-of-order queue. */
+function tcp_ofo_queue(tp: TcpSock): void {
+  let skb: SkBuff | null;
+  while ((skb = tp.out_of_order_queue.peek()) && !after(TCP_SKB_CB(skb).seq, tp.rcv_nxt)) {
+    tp.out_of_order_queue.unlink(skb);
+    if (!after(TCP_SKB_CB(skb).end_seq, tp.rcv_nxt)) {
+      kfree_skb(skb);
+      continue;
+    }
+    if (before(TCP_SKB_CB(skb).seq, tp.rcv_nxt)) tcp_dsack_extend_ofo(tp, skb);
+    tp.sk_receive_queue.tail(skb);
+    tcp_rcv_nxt_update(tp, TCP_SKB_CB(skb).end_seq);
+    if (TCP_SKB_CB(skb).tcp_flags & TCPHDR_FIN) {
+      tcp_fin(tp);
+      break;
+    }
+  }
+}
+function tcp_dsack_extend_ofo(_tp: TcpSock, _skb: SkBuff): void {}
+
+/** tcp_data_queue_ofo(): queue data that arrived ahead of a hole. */
+function tcp_data_queue_ofo(tp: TcpSock, skb: SkBuff): void {
+  if (!tcp_try_rmem_schedule(tp, skb.truesize)) {
+    NET_INC_STATS(tp.sk_net, MIB_TCPOFODROP);
+    kfree_skb(skb);
+    return;
+  }
+  tp.rcv_ooopack += Math.max(1, tcp_skb_pcount(skb));
+  NET_INC_STATS(tp.sk_net, MIB_TCPOFOQUEUE);
+  inet_csk_schedule_ack(tp);
+  const seq = TCP_SKB_CB(skb).seq;
+  const end_seq = TCP_SKB_CB(skb).end_seq;
+  const q = tp.out_of_order_queue;
+  // Find the place: after the last skb that starts at or before seq.
+  let prev: SkBuff | null = q.peek_tail();
+  while (prev && after(TCP_SKB_CB(prev).seq, seq)) prev = prev.prev;
+  if (prev && !before(TCP_SKB_CB(prev).seq, seq) === false && !after(end_seq, TCP_SKB_CB(prev).end_seq)) {
+    // Fully covered by what is queued: a duplicate.
+    NET_INC_STATS(tp.sk_net, MIB_TCPOFOMERGE);
+    tcp_dsack_set(tp, seq, end_seq);
+    kfree_skb(skb);
+    tcp_sack_new_ofo_skb(tp, seq, end_seq);
+    return;
+  }
+  if (prev && TCP_SKB_CB(prev).seq === seq && !after(end_seq, TCP_SKB_CB(prev).end_seq)) {
+    NET_INC_STATS(tp.sk_net, MIB_TCPOFOMERGE);
+    tcp_dsack_set(tp, seq, end_seq);
+    kfree_skb(skb);
+    return;
+  }
+  tcp_set_owner_r(tp, skb);
+  if (!prev) q.head(skb);
+  else {
+    skb.list = q;
+    skb.prev = prev;
+    skb.next = prev.next;
+    if (prev.next) prev.next.prev = skb;
+    else q.last = skb;
+    prev.next = skb;
+    q.qlen++;
+  }
+  // Remove later skbs the new one covers entirely.
+  let n = skb.next;
+  while (n && !after(TCP_SKB_CB(n).end_seq, end_seq)) {
+    const next = n.next;
+    q.unlink(n);
+    kfree_skb(n);
+    n = next;
+  }
+  if (tp.rx_opt.sack_ok) tcp_sack_new_ofo_skb(tp, seq, end_seq);
+}
+
+/** tcp_data_queue(): in-order data to the receive queue, the rest handled as Linux does. */
+function tcp_data_queue(tp: TcpSock, skb: SkBuff): void {
+  const cb = TCP_SKB_CB(skb);
+  if (cb.seq === cb.end_seq) {
+    kfree_skb(skb);
+    return;
+  }
+  tp.rx_opt.dsack = 0;
+  if (cb.seq === tp.rcv_nxt) {
+    if (tcp_receive_window(tp) === 0) {
+      // A bare FIN is accepted on a zero window.
+      if (!skb.len && cb.tcp_flags & TCPHDR_FIN) return queue_and_out(tp, skb);
+      NET_INC_STATS(tp.sk_net, MIB_TCPZEROWINDOWDROP);
+      return out_of_window(tp, skb);
+    }
+    return queue_and_out(tp, skb);
+  }
+  if (!after(cb.end_seq, tp.rcv_nxt)) {
+    // A retransmission of what we have: D-SACK it and ACK at once.
+    NET_INC_STATS(tp.sk_net, MIB_DELAYEDACKLOST);
+    tcp_dsack_set(tp, cb.seq, cb.end_seq);
+    return out_of_window(tp, skb);
+  }
+  // Out of window, e.g. a zero-window probe.
+  if (!before(cb.seq, (tp.rcv_nxt + tcp_receive_window(tp)) >>> 0)) return out_of_window(tp, skb);
+  if (before(cb.seq, tp.rcv_nxt)) {
+    // Partly old: D-SACK the old part, queue the rest.
+    tcp_dsack_set(tp, cb.seq, tp.rcv_nxt);
+    if (!tcp_receive_window(tp)) {
+      NET_INC_STATS(tp.sk_net, MIB_TCPZEROWINDOWDROP);
+      return out_of_window(tp, skb);
+    }
+    return queue_and_out(tp, skb);
+  }
+  tcp_data_queue_ofo(tp, skb);
+}
+
+function out_of_window(tp: TcpSock, skb: SkBuff): void {
+  tcp_enter_quickack_mode(tp, TCP_MAX_QUICKACKS);
+  inet_csk_schedule_ack(tp);
+  kfree_skb(skb);
+}
+
+function queue_and_out(tp: TcpSock, skb: SkBuff): void {
+  if (!tcp_try_rmem_schedule(tp, skb.truesize)) {
+    tp.icsk_ack.pending |= ICSK_ACK_NOW;
+    inet_csk_schedule_ack(tp);
+    tp.sk_data_ready(tp);
+    if (skb.len) {
+      NET_INC_STATS(tp.sk_net, MIB_TCPRCVQDROP);
+      kfree_skb(skb);
+      return;
+    }
+  }
+  const fin = (TCP_SKB_CB(skb).tcp_flags & TCPHDR_FIN) !== 0;
+  const len = skb.len;
+  tcp_queue_rcv(tp, skb);
+  if (len) tcp_event_data_recv(tp, skb);
+  if (fin) tcp_fin(tp);
+  if (!tp.out_of_order_queue.empty()) {
+    tcp_ofo_queue(tp);
+    // RFC 5681 §4.2: ACK at once when a gap is filled.
+    if (tp.out_of_order_queue.empty()) tp.icsk_ack.pending |= ICSK_ACK_NOW;
+  }
+  if (tp.rx_opt.num_sacks) tcp_sack_remove(tp);
+  if (!sock_flag(tp, SOCK_DEAD)) tcp_data_ready(tp);
+}
+
+/** tcp_fin(): the peer's FIN arrived in order. */
+export function tcp_fin(tp: TcpSock): void {
+  inet_csk_schedule_ack(tp);
+  tp.sk_shutdown |= S.RCV_SHUTDOWN;
+  sock_set_flag(tp, SOCK_DONE);
+  switch (tp.sk_state) {
+    case TCP_SYN_RECV:
+    case TCP_ESTABLISHED:
+      tcp_set_state(tp, TCP_CLOSE_WAIT);
+      inet_csk_enter_pingpong_mode(tp);
+      break;
+    case TCP_CLOSE_WAIT:
+    case TCP_CLOSING:
+    case TCP_LAST_ACK:
+      break;
+    case TCP_FIN_WAIT1:
+      // Simultaneous close: ACK the FIN and wait for ours to be acknowledged.
+      tcp_send_ack(tp);
+      tcp_set_state(tp, TCP_CLOSING);
+      break;
+    case TCP_FIN_WAIT2:
+      tcp_send_ack(tp);
+      tcp_time_wait(tp, TCP_TIME_WAIT, 0);
+      break;
+  }
+  // Out-of-order data after the FIN is dropped.
+  tp.out_of_order_queue.purge();
+  tp.selective_acks.length = 0;
+  tp.rx_opt.num_sacks = tp.rx_opt.num_sacks = 0;
+  if (!sock_flag(tp, SOCK_DEAD)) tp.sk_state_change(tp);
+}
+
+// ——— urgent data ———————————————————————————————————————————————————————————————————
+
+/** tcp_check_urg(): a new urgent pointer. */
+function tcp_check_urg(tp: TcpSock, skb: SkBuff): void {
+  let ptr = th_urg_ptr(skb);
+  if (ptr && !tp.sk_net.ipv4!.sysctl_tcp_stdurg) ptr--;
+  ptr = (ptr + th_seq(skb)) >>> 0;
+  if (after(tp.copied_seq, ptr)) return;
+  if (before(ptr, tp.rcv_nxt)) return;
+  if (tp.urg_data && !after(ptr, tp.urg_seq)) return;
+  if (
+    tp.urg_seq === tp.copied_seq &&
+    tp.urg_data &&
+    !sock_flag(tp, SOCK_URGINLINE) &&
+    tp.copied_seq !== tp.rcv_nxt
+  ) {
+    const skb0 = tp.sk_receive_queue.peek();
+    tp.copied_seq = (tp.copied_seq + 1) >>> 0;
+    if (skb0 && !before(tp.copied_seq, TCP_SKB_CB(skb0).end_seq)) {
+      tp.sk_receive_queue.unlink(skb0);
+      kfree_skb(skb0);
+    }
+  }
+  tp.urg_data = TCP_URG_NOTYET;
+  tp.urg_seq = ptr;
+}
+
+/** tcp_urg(). */
+function tcp_urg(tp: TcpSock, skb: SkBuff): void {
+  const cb = TCP_SKB_CB(skb);
+  if (cb.tcp_flags & TCPHDR_URG) tcp_check_urg(tp, skb);
+  if (tp.urg_data === TCP_URG_NOTYET) {
+    const ptr = (tp.urg_seq - th_seq(skb) - (cb.tcp_flags & TCPHDR_SYN ? 1 : 0)) >>> 0;
+    if (ptr < skb.len) {
+      tp.urg_data = TCP_URG_VALID | skb.head[skb.data + ptr];
+      if (!sock_flag(tp, SOCK_DEAD)) tp.sk_data_ready(tp);
+    }
+  }
+}
+
+// ——— sending side checks ——————————————————————————————————————————————————————————
+
+/** tcp_check_space(): writers waiting for room are woken once ACKs freed some. */
+function tcp_check_space(tp: TcpSock): void {
+  if (tp.queue_shrunk) {
+    tp.queue_shrunk = false;
+    if (tp.sk_socket && tp.sk_socket.flags & (1 << S.SOCK_NOSPACE)) {
+      tcp_sndbuf_expand_if_needed(tp);
+      tp.sk_write_space(tp);
+    }
+  }
+}
+
+/** tcp_should_expand_sndbuf() + tcp_sndbuf_expand(). */
+function tcp_sndbuf_expand_if_needed(tp: TcpSock): void {
+  if (tp.sk_userlocks & 1 /* SOCK_SNDBUF_LOCK */) return;
+  if (tcp_packets_in_flight(tp) >= tp.snd_cwnd) return;
+  tcp_sndbuf_expand(tp);
+}
+
+/** tcp_sndbuf_expand(): room for twice the congestion window of full-sized skbs. */
+export function tcp_sndbuf_expand(tp: TcpSock): void {
+  let per_mss = Math.max(tp.rx_opt.mss_clamp, tp.mss_cache) + 320 + 320;
+  per_mss = 2 ** Math.ceil(Math.log2(per_mss)) + 256;
+  let nr_segs = Math.max(10, tp.snd_cwnd);
+  nr_segs = Math.max(nr_segs, tp.reordering + 1);
+  const sndmem = 2 * nr_segs * per_mss;
+  if (tp.sk_sndbuf < sndmem) tp.sk_sndbuf = Math.min(sndmem, tp.sk_net.ipv4!.sysctl_tcp_wmem[2]);
+}
+
+/** tcp_data_snd_check(). */
+function tcp_data_snd_check(tp: TcpSock): void {
+  tcp_push_pending_frames(tp);
+  tcp_check_space(tp);
+}
+
+// ——— established ——————————————————————————————————————————————————————————————————
+
+/** tcp_rcv_established(): a segment for a synchronized connection. */
+export function tcp_rcv_established(tp: TcpSock, skb: SkBuff): void {
+  const cb = TCP_SKB_CB(skb);
+  tp.tcp_mstamp = tcp_clock_us(tp.sk_net);
+  if (!(cb.tcp_flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN))) {
+    kfree_skb(skb);
+    return;
+  }
+  if (!tcp_validate_incoming(tp, skb, true)) {
+    kfree_skb(skb);
+    return;
+  }
+  if (tcp_ack(tp, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT) < 0) {
+    kfree_skb(skb);
+    return;
+  }
+  tcp_urg(tp, skb);
+  tcp_data_queue(tp, skb);
+  tcp_data_snd_check(tp);
+  tcp_ack_snd_check(tp);
+}
+
+// ——— connection setup ——————————————————————————————————————————————————————————————
+
+/** tcp_init_buffer_space(). */
+export function tcp_init_buffer_space(tp: TcpSock): void {
+  if (!(tp.sk_userlocks & 1)) tcp_sndbuf_expand(tp);
+  tp.rcvq_space_time = tcp_clock_us(tp.sk_net);
+  tp.rcvq_space_seq = tp.copied_seq;
+  const maxwin = tcp_full_space(tp);
+  const app_win = tp.sk_net.ipv4!.sysctl_tcp_app_win;
+  if (tp.window_clamp >= maxwin) {
+    tp.window_clamp = maxwin;
+    if (app_win && maxwin > 4 * tp.advmss)
+      tp.window_clamp = Math.max(maxwin - (maxwin >> app_win), 4 * tp.advmss);
+  }
+  // Force reservation of one segment.
+  if (app_win && tp.window_clamp > 2 * tp.advmss && tp.window_clamp + tp.advmss > maxwin)
+    tp.window_clamp = Math.max(2 * tp.advmss, maxwin - tp.advmss);
+  tp.rcv_ssthresh = Math.min(tp.rcv_ssthresh, tp.window_clamp);
+  tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
+  tp.rcvq_space_space = Math.min(tp.rcv_ssthresh, tp.rcv_wnd, 10 * tp.advmss);
+}
+
+/** tcp_init_transfer(): the connection is established, from either side. */
+export function tcp_init_transfer(tp: TcpSock): void {
+  // tcp_init_metrics(): no RTT sample from the handshake (a retransmitted SYN) means a 3 s RTO.
+  if (tp.srtt_us === 0) {
+    {
+      tp.rttvar_us = jiffies_to_usecs(TCP_TIMEOUT_FALLBACK);
+      tp.mdev_us = tp.mdev_max_us = tp.rttvar_us;
+      tp.icsk_rto = TCP_TIMEOUT_FALLBACK;
+    }
+  }
+  tcp_init_buffer_space(tp);
+  if (tp.total_retrans > 1 && tp.undo_marker) tp.snd_cwnd = 1;
+  else tp.snd_cwnd = tcp_init_cwnd(tp);
+  tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
+  tcp_init_congestion_control(tp);
+}
+
+/** tcp_init_cwnd(): the route's initcwnd, else 10. */
+function tcp_init_cwnd(tp: TcpSock): number {
+  const rt = tp.sk_dst_cache as (typeof tp.sk_dst_cache & { initcwnd_metric?: number }) | null;
+  return (rt && rt.initcwnd_metric) || 10;
+}
+
+/** tcp_finish_connect(). */
+export function tcp_finish_connect(tp: TcpSock): void {
+  tcp_set_state(tp, TCP_ESTABLISHED);
+  tp.icsk_ack.lrcvtime = tcp_jiffies32(tp.sk_net);
+  tcp_init_transfer(tp);
+  // Prevent spurious tcp_cwnd_restart() on first data packet.
+  tp.lsndtime = tcp_jiffies32(tp.sk_net);
+  if (sock_flag(tp, SOCK_KEEPOPEN)) inet_csk_reset_keepalive_timer(tp, keepalive_time_when(tp));
+}
+
+/** tcp_rcv_synsent_state_process(): the answer to our SYN. Returns 1 to send a RST, -1 consumed. */
+function tcp_rcv_synsent_state_process(tp: TcpSock, skb: SkBuff): number {
+  const cb = TCP_SKB_CB(skb);
+  const saved_clamp = tp.rx_opt.mss_clamp;
+  tcp_parse_options(
+    tp.sk_net.ipv4!,
+    skb.head,
+    skb.transport_header,
+    tp.rx_opt,
+    false,
+    (cb.tcp_flags & TCPHDR_SYN) !== 0,
+  );
+  if (tp.rx_opt.saw_tstamp && tp.rx_opt.rcv_tsecr)
+    tp.rx_opt.rcv_tsecr = (tp.rx_opt.rcv_tsecr - tp.tsoffset) >>> 0;
+  if (cb.tcp_flags & TCPHDR_ACK) {
+    // RFC 793: "If SEG.ACK =< ISS, or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set)".
+    if (!after(cb.ack_seq, tp.snd_una) || after(cb.ack_seq, tp.snd_nxt)) {
+      tp.rx_opt.mss_clamp = saved_clamp;
+      tp.rx_opt.clear_syn_options();
+      if (cb.tcp_flags & TCPHDR_RST) return -1;
+      return 1;
+    }
+    if (
+      tp.rx_opt.saw_tstamp &&
+      tp.rx_opt.rcv_tsecr &&
+      !between(tp.rx_opt.rcv_tsecr, tp.retrans_stamp, tcp_clock_ms(tp.sk_net))
+    ) {
+      // The echoed timestamp is not one of ours: a reset (RFC 7323 §5.2 on SYN-SENT).
+      NET_INC_STATS(tp.sk_net, MIB('PAWSActive'));
+      tp.rx_opt.clear_syn_options();
+      if (cb.tcp_flags & TCPHDR_RST) return -1;
+      return 1;
+    }
+    // Now ACK is acceptable. "If the RST bit is set: signal ECONNREFUSED".
+    if (cb.tcp_flags & TCPHDR_RST) {
+      tcp_reset(tp);
+      return -1;
+    }
+    // "Fifth, if neither of the SYN or RST bits is set then drop the segment and return."
+    if (!(cb.tcp_flags & TCPHDR_SYN)) {
+      tp.rx_opt.clear_syn_options();
+      return -1;
+    }
+    // The SYN-ACK: "If the SYN bit is on and the ACK is acceptable, we are established".
+    tcp_init_wl(tp, cb.seq);
+    tcp_try_undo_spurious_syn(tp);
+    tcp_ack(tp, skb, FLAG_SLOWPATH);
+    tp.rcv_nxt = (cb.seq + 1) >>> 0;
+    tp.rcv_wup = (cb.seq + 1) >>> 0;
+    tp.rcv_isn = cb.seq;
+    // RFC 7323: the window of a SYN is never scaled.
+    tp.snd_wnd = th_window(skb);
+    if (!tp.rx_opt.wscale_ok) {
+      tp.rx_opt.snd_wscale = tp.rx_opt.rcv_wscale = 0;
+      tp.window_clamp = Math.min(tp.window_clamp, 65535);
+    }
+    if (tp.rx_opt.saw_tstamp) {
+      tp.rx_opt.tstamp_ok = 1;
+      tp.tcp_header_len = TCP_HDR_MIN + TCPOLEN_TSTAMP_ALIGNED;
+      tp.advmss -= TCPOLEN_TSTAMP_ALIGNED;
+      tcp_store_ts_recent(tp);
+    } else tp.tcp_header_len = TCP_HDR_MIN;
+    tcp_sync_mss(tp, tp.icsk_pmtu_cookie);
+    tcp_initialize_rcv_mss(tp);
+    tp.copied_seq = tp.rcv_nxt;
+    tcp_finish_connect(tp);
+    if (!sock_flag(tp, SOCK_DEAD)) tp.sk_state_change(tp);
+    // Data on the SYN-ACK, or the peer's window: ACK now (or delayed in pingpong mode).
+    if (cb.seq + 1 !== cb.end_seq) {
+      skb_pull_syn(skb);
+      tcp_data_queue(tp, skb);
+      tcp_send_ack(tp);
+      return -1;
+    }
+    tcp_send_ack(tp);
+    tcp_push_pending_frames(tp);
+    kfree_skb(skb);
+    return -1;
+  }
+  // No ACK in the segment.
+  if (cb.tcp_flags & TCPHDR_RST) return -1; // "If the RST bit is set, drop the segment and return"
+  if (
+    tp.rx_opt.ts_recent_stamp &&
+    tp.rx_opt.saw_tstamp &&
+    tcp_paws_reject(tp.rx_opt, false, ktime_get_seconds(tp))
+  ) {
+    tp.rx_opt.clear_syn_options();
+    return -1;
+  }
+  if (cb.tcp_flags & TCPHDR_SYN) {
+    // Simultaneous open: SYN_SENT → SYN_RECV, answer with a SYN-ACK.
+    tcp_set_state(tp, TCP_SYN_RECV);
+    if (tp.rx_opt.saw_tstamp) {
+      tp.rx_opt.tstamp_ok = 1;
+      tcp_store_ts_recent(tp);
+      tp.tcp_header_len = TCP_HDR_MIN + TCPOLEN_TSTAMP_ALIGNED;
+    } else tp.tcp_header_len = TCP_HDR_MIN;
+    tp.rcv_nxt = (cb.seq + 1) >>> 0;
+    tp.copied_seq = tp.rcv_nxt;
+    tp.rcv_wup = (cb.seq + 1) >>> 0;
+    tp.rcv_isn = cb.seq;
+    tp.snd_wnd = th_window(skb);
+    tp.snd_wl1 = cb.seq;
+    tp.max_window = tp.snd_wnd;
+    if (!tp.rx_opt.wscale_ok) tp.rx_opt.snd_wscale = tp.rx_opt.rcv_wscale = 0;
+    tcp_sync_mss(tp, tp.icsk_pmtu_cookie);
+    tcp_initialize_rcv_mss(tp);
+    tcp_send_synack(tp);
+    kfree_skb(skb);
+    return -1;
+  }
+  tp.rx_opt.clear_syn_options();
+  tp.rx_opt.mss_clamp = saved_clamp;
+  return -1;
+}
+
+function skb_pull_syn(_skb: SkBuff): void {}
+
+/** tcp_try_undo_spurious_syn(): nothing to undo without SYN metrics; keeps the name. */
+function tcp_try_undo_spurious_syn(_tp: TcpSock): void {}
+
+/**
+ * tcp_rcv_state_process(): every state but ESTABLISHED, LISTEN and TIME_WAIT. Returns 1 when
+ * the caller must answer with a RST, 0 otherwise (the skb was consumed).
+ */
+export function tcp_rcv_state_process(tp: TcpSock, skb: SkBuff): number {
+  const cb = TCP_SKB_CB(skb);
+  const flags = cb.tcp_flags;
+  tp.tcp_mstamp = tcp_clock_us(tp.sk_net);
+  switch (tp.sk_state) {
+    case TCP_CLOSE:
+      kfree_skb(skb);
+      return 0;
+    case TCP_LISTEN:
+      // Handled by tcp_v4_rcv / tcp_v4_conn_request.
+      kfree_skb(skb);
+      return 0;
+    case TCP_SYN_SENT: {
+      const r = tcp_rcv_synsent_state_process(tp, skb);
+      if (r > 0) return 1;
+      return 0;
+    }
+  }
+  if (!(flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN))) {
+    kfree_skb(skb);
+    return 0;
+  }
+  if (!tcp_validate_incoming(tp, skb, false)) {
+    kfree_skb(skb);
+    return 0;
+  }
+  // step 5: check the ACK field.
+  const acceptable = tcp_ack(tp, skb, FLAG_SLOWPATH | FLAG_UPDATE_TS_RECENT | FLAG_NO_CHALLENGE_ACK) > 0;
+  if (!acceptable) {
+    if (tp.sk_state === TCP_SYN_RECV) return 1;
+    tcp_send_challenge_ack(tp);
+    kfree_skb(skb);
+    return 0;
+  }
+  switch (tp.sk_state) {
+    case TCP_SYN_RECV: {
+      tp.delivered++;
+      // A child finishing its handshake is done in tcp_check_req; here: simultaneous open.
+      tcp_set_state(tp, TCP_ESTABLISHED);
+      tp.sk_state_change(tp);
+      tp.snd_una = cb.ack_seq;
+      tp.snd_wnd = th_window(skb) * 2 ** tp.rx_opt.snd_wscale;
+      tcp_init_wl(tp, cb.seq);
+      if (tp.rx_opt.tstamp_ok) tp.advmss -= TCPOLEN_TSTAMP_ALIGNED;
+      tcp_init_transfer(tp);
+      tp.lsndtime = tcp_jiffies32(tp.sk_net);
+      tcp_initialize_rcv_mss(tp);
+      break;
+    }
+    case TCP_FIN_WAIT1: {
+      if (tp.snd_una !== tp.write_seq) break;
+      tcp_set_state(tp, TCP_FIN_WAIT2);
+      tp.sk_shutdown |= S.SEND_SHUTDOWN;
+      if (!sock_flag(tp, SOCK_DEAD)) {
+        // Wake up lingering close().
+        tp.sk_state_change(tp);
+        break;
+      }
+      if (tp.linger2 < 0) {
+        tcp_done(tp);
+        NET_INC_STATS(tp.sk_net, MIB_TCPABORTONDATA);
+        kfree_skb(skb);
+        return 0;
+      }
+      if (cb.end_seq !== cb.seq && after(cb.end_seq - (flags & TCPHDR_FIN ? 1 : 0), tp.rcv_nxt)) {
+        // Receive data after close: the peer may not know; reset (RFC 1122 4.2.2.13).
+        tcp_done(tp);
+        NET_INC_STATS(tp.sk_net, MIB_TCPABORTONDATA);
+        return 1;
+      }
+      const tmo = tcp_fin_time(tp);
+      if (tmo > 60 * 250) inet_csk_reset_keepalive_timer(tp, tmo - 60 * 250);
+      else if (flags & TCPHDR_FIN) {
+        // Bad case: the FIN is here with the ACK; let the data path handle it (TIME_WAIT).
+        inet_csk_reset_keepalive_timer(tp, tmo);
+      } else {
+        tcp_time_wait(tp, TCP_FIN_WAIT2, tmo);
+        kfree_skb(skb);
+        return 0;
+      }
+      break;
+    }
+    case TCP_CLOSING:
+      if (tp.snd_una === tp.write_seq) {
+        tcp_time_wait(tp, TCP_TIME_WAIT, 0);
+        kfree_skb(skb);
+        return 0;
+      }
+      break;
+    case TCP_LAST_ACK:
+      if (tp.snd_una === tp.write_seq) {
+        tcp_done(tp);
+        kfree_skb(skb);
+        return 0;
+      }
+      break;
+  }
+  // step 6: check the URG bit.
+  tcp_urg(tp, skb);
+  // step 7: process the segment text.
+  const st = tp.sk_state;
+  const peer_closed = st === TCP_CLOSE_WAIT || st === TCP_CLOSING || st === TCP_LAST_ACK;
+  if (peer_closed && !before(cb.seq, tp.rcv_nxt)) {
+    kfree_skb(skb);
+  } else if (peer_closed || st === TCP_FIN_WAIT1 || st === TCP_FIN_WAIT2 || st === TCP_ESTABLISHED) {
+    // RFC 793 says to queue data in these states; RFC 1122 says we MUST send a reset.
+    if (
+      st !== TCP_ESTABLISHED &&
+      tp.sk_shutdown & S.RCV_SHUTDOWN &&
+      cb.end_seq !== cb.seq &&
+      after((cb.end_seq - (flags & TCPHDR_FIN ? 1 : 0)) >>> 0, tp.rcv_nxt)
+    ) {
+      NET_INC_STATS(tp.sk_net, MIB_TCPABORTONDATA);
+      tcp_reset(tp);
+      return 1;
+    }
+    tcp_data_queue(tp, skb);
+  } else kfree_skb(skb);
+  if (tp.sk_state !== TCP_CLOSE) {
+    tcp_data_snd_check(tp);
+    tcp_ack_snd_check(tp);
+  }
+  return 0;
+}
+
+export {
+  tcp_current_mss,
+  TCP_TIMEOUT_INIT,
+  tcp_mtu_to_mss,
+  dst_mtu,
+  TCP_TIME_WAIT,
+  TCP_LISTEN,
+  TCP_CA_Open,
+  TCP_CA_Loss,
+  TCP_CA_Disorder,
+  __sk_stream_is_writeable,
+  tcp_send_active_reset,
+  ICSK_ACK_SCHED,
+  ICSK_ACK_PUSHED,
+  ICSK_ACK_PUSHED2,
+  inet_csk_reset_xmit_timer,
+  jiffies_to_msecs,
+  TCP_MIB_ATTEMPTFAILS,
+  tcp_in_slow_start,
+  tcp_urg_mode,
+  tcp_is_cwnd_limited,
+};
