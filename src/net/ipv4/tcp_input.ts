@@ -77,6 +77,7 @@ import {
   TCPCB_SACKED_RETRANS,
   TCPCB_SACKED_ACKED,
   TCPCB_RETRANS,
+  TCPCB_EVER_RETRANS,
   ICSK_ACK_PUSHED,
   ICSK_ACK_PUSHED2,
   ICSK_ACK_NOW,
@@ -182,7 +183,6 @@ const MIB_TCPDSACKOLDSENT = MIB('TCPDSACKOldSent');
 const MIB_TCPDSACKOFOSENT = MIB('TCPDSACKOfoSent');
 const MIB_TCPRENORECOVERY = MIB('TCPRenoRecovery');
 const MIB_TCPFASTRETRANS = MIB('TCPFastRetrans');
-const MIB_TCPLOSSUNDO = MIB('TCPLossUndo');
 const MIB_TCPABORTONDATA = MIB('TCPAbortOnData');
 
 // ——— options —————————————————————————————————————————————————————————————————————
@@ -748,6 +748,8 @@ function tcp_clean_rtx_queue(
   if (flag & FLAG_ACKED) flag |= FLAG_SET_XMIT_TIMER_LOCAL;
   out.rtt_us = first_ackt ? now_us - first_ackt : -1;
   out.acked = pkts_acked;
+  // Reno: an ACK of new data fills the hole the duplicate ACKs were counting around.
+  if (pkts_acked) tcp_remove_reno_sacks(tp, pkts_acked);
   tp.delivered += pkts_acked;
   return flag;
 }
@@ -859,60 +861,106 @@ function tcp_enter_recovery(tp: TcpSock): void {
   tcp_set_ca_state(tp, TCP_CA_Recovery);
 }
 
-/**
- * tcp_fastretrans_alert() for NewReno: count duplicate ACKs, enter recovery at the dupthresh,
- * retransmit the next hole on a partial ACK, leave recovery on a full ACK.
- */
-function tcp_fastretrans_alert(
-  tp: TcpSock,
-  prior_snd_una: number,
-  num_dupack: number,
-  flag: number,
-  acked: number,
-): boolean {
-  let rexmit = false;
-  if (!tp.packets_out && tp.sacked_out) tp.sacked_out = 0;
-  const is_dupack = !(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP));
-  // Leave recovery or loss once everything sent before it is acknowledged.
-  if (tp.icsk_ca_state !== TCP_CA_Open && !before(tp.snd_una, tp.high_seq)) {
-    if (tp.icsk_ca_state === TCP_CA_Recovery || tp.icsk_ca_state === TCP_CA_CWR) tcp_end_cwnd_reduction(tp);
-    if (tp.icsk_ca_state === TCP_CA_Loss && tp.undo_marker) NET_INC_STATS(tp.sk_net, MIB_TCPLOSSUNDO_NONE);
-    tp.sacked_out = 0;
-    tp.undo_marker = 0;
-    tcp_set_ca_state(tp, TCP_CA_Open);
+/** tcp_any_retrans_done(). */
+function tcp_any_retrans_done(tp: TcpSock): boolean {
+  if (tp.retrans_out) return true;
+  const skb = tcp_rtx_queue_head(tp);
+  return skb !== null && (TCP_SKB_CB(skb).sacked & TCPCB_EVER_RETRANS) !== 0;
+}
+
+/** tcp_try_keep_open() / tcp_try_to_open(): Open, or Disorder while anything is out of order. */
+function tcp_try_to_open(tp: TcpSock): void {
+  if (!tcp_any_retrans_done(tp)) tp.retrans_stamp = 0;
+  if (tp.icsk_ca_state === TCP_CA_CWR) return;
+  const state = tp.sacked_out + tp.lost_out || tcp_any_retrans_done(tp) ? TCP_CA_Disorder : TCP_CA_Open;
+  if (tp.icsk_ca_state !== state) {
+    tcp_set_ca_state(tp, state);
+    tp.high_seq = tp.snd_nxt;
   }
+}
+
+/**
+ * tcp_try_undo_recovery() without undo (that needs SACK/timestamps, part of the loss-recovery
+ * work): NewReno holds the state until something above high_seq is acknowledged.
+ */
+function tcp_try_undo_recovery(tp: TcpSock): boolean {
+  if (tp.snd_una === tp.high_seq) {
+    if (!tcp_any_retrans_done(tp)) tp.retrans_stamp = 0;
+    return true;
+  }
+  tcp_set_ca_state(tp, TCP_CA_Open);
+  return false;
+}
+
+/** tcp_newreno_mark_lost(): with dupthresh duplicate ACKs, or a partial ACK, the head is lost. */
+function tcp_newreno_mark_lost(tp: TcpSock, snd_una_advanced: boolean): void {
+  const state = tp.icsk_ca_state;
+  if (
+    (state < TCP_CA_Recovery && tp.sacked_out >= tp.reordering) ||
+    (state === TCP_CA_Recovery && snd_una_advanced)
+  )
+    tcp_mark_head_lost(tp);
+}
+
+/** tcp_time_to_recover(): the loss is proven (a segment is marked lost). */
+function tcp_time_to_recover(tp: TcpSock): boolean {
+  return tp.lost_out !== 0;
+}
+
+/**
+ * tcp_fastretrans_alert() for NewReno (RFC 6582): duplicate ACKs count as segments received
+ * beyond a hole; at the dupthresh the head is lost and retransmitted (Recovery, with PRR); a
+ * partial ACK marks the next hole lost; the state ends once high_seq is passed. Returns true
+ * when lost segments should be retransmitted now.
+ */
+function tcp_fastretrans_alert(tp: TcpSock, num_dupack: number, flag: number): boolean {
+  const snd_una_adv = (flag & FLAG_SND_UNA_ADVANCED) !== 0;
+  if (!tp.packets_out && tp.sacked_out) tp.sacked_out = 0;
+  // E. Check state exit conditions: the state ends when high_seq is acknowledged.
+  if (tp.icsk_ca_state === TCP_CA_Open) {
+    if (!tp.retrans_out) tp.retrans_stamp = 0;
+  } else if (!before(tp.snd_una, tp.high_seq)) {
+    if (tp.icsk_ca_state === TCP_CA_CWR) {
+      if (tp.snd_una !== tp.high_seq) {
+        tcp_end_cwnd_reduction(tp);
+        tcp_set_ca_state(tp, TCP_CA_Open);
+      }
+    } else if (tp.icsk_ca_state === TCP_CA_Recovery) {
+      tp.sacked_out = 0;
+      if (tcp_try_undo_recovery(tp)) return false;
+      tcp_end_cwnd_reduction(tp);
+    }
+  }
+  // F. Process state.
   switch (tp.icsk_ca_state) {
     case TCP_CA_Recovery:
-      if (!(flag & FLAG_SND_UNA_ADVANCED)) {
-        if (is_dupack) tcp_add_reno_sack(tp, num_dupack);
-      } else {
-        // A partial ACK (RFC 6582 §3.2 step 3): the next hole is lost too.
-        tcp_remove_reno_sacks(tp, acked);
-        tcp_mark_head_lost(tp);
-        rexmit = true;
+      if (!snd_una_adv) tcp_add_reno_sack(tp, num_dupack);
+      tcp_newreno_mark_lost(tp, snd_una_adv);
+      return true;
+    case TCP_CA_Loss: {
+      if (!before(tp.snd_una, tp.high_seq)) {
+        tcp_try_undo_recovery(tp);
+        return false;
       }
-      break;
-    case TCP_CA_Loss:
-      if (flag & FLAG_SND_UNA_ADVANCED) tcp_remove_reno_sacks(tp, acked);
-      else if (is_dupack) tcp_add_reno_sack(tp, num_dupack);
-      rexmit = true;
-      break;
-    default:
-      if (flag & FLAG_SND_UNA_ADVANCED) tcp_remove_reno_sacks(tp, acked);
-      if (is_dupack) tcp_add_reno_sack(tp, num_dupack);
-      if (tp.sacked_out >= tp.reordering && tp.packets_out > tp.sacked_out) {
-        // Three duplicate ACKs: fast retransmit.
-        tcp_enter_recovery(tp);
-        tcp_mark_head_lost(tp);
-        NET_INC_STATS(tp.sk_net, MIB_TCPFASTRETRANS);
-        rexmit = true;
-      } else if (tp.sacked_out) {
-        if (tp.icsk_ca_state !== TCP_CA_Disorder) tcp_set_ca_state(tp, TCP_CA_Disorder);
-      } else if (tp.icsk_ca_state === TCP_CA_Disorder) tcp_set_ca_state(tp, TCP_CA_Open);
+      if (after(tp.snd_nxt, tp.high_seq) && num_dupack) tcp_add_reno_sack(tp, num_dupack);
+      else if (snd_una_adv) tp.sacked_out = 0;
+      return true;
+    }
+    default: {
+      if (snd_una_adv) tp.sacked_out = 0;
+      tcp_add_reno_sack(tp, num_dupack);
+      tcp_newreno_mark_lost(tp, snd_una_adv);
+      if (!tcp_time_to_recover(tp)) {
+        tcp_try_to_open(tp);
+        return false;
+      }
+      // Otherwise enter Recovery: fast retransmit.
+      tcp_enter_recovery(tp);
+      NET_INC_STATS(tp.sk_net, MIB_TCPFASTRETRANS);
+      return true;
+    }
   }
-  return rexmit;
 }
-const MIB_TCPLOSSUNDO_NONE = MIB_TCPLOSSUNDO;
 
 /** tcp_ack_is_dubious(). */
 function tcp_ack_is_dubious(tp: TcpSock, flag: number): boolean {
@@ -989,7 +1037,7 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
   let rexmit = false;
   if (tcp_ack_is_dubious(tp, flag)) {
     if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP))) num_dupack = 1;
-    rexmit = tcp_fastretrans_alert(tp, prior_snd_una, num_dupack, flag, out.acked);
+    rexmit = tcp_fastretrans_alert(tp, num_dupack, flag);
   }
   if (flag & FLAG_ACKED) tcp_rearm_rto(tp);
   const delivered = tp.delivered - prior_delivered;
@@ -1075,11 +1123,88 @@ function tcp_grow_window(tp: TcpSock, skb: SkBuff): void {
   }
 }
 
+// ——— the receiver's RTT and receive-buffer autotuning (DRS) ——————————————————————————
+
+/** tcp_rcv_rtt_update(): the receiver's RTT estimate (a minimum, << 3). */
+function tcp_rcv_rtt_update(tp: TcpSock, sample: number, win_dep: boolean): void {
+  const old_sample = tp.rcv_rtt_est_rtt_us;
+  let new_sample: number;
+  if (old_sample === 0 || sample < old_sample) new_sample = sample << 3;
+  else {
+    // Larger samples without timestamps overestimate badly (stalled apps): keep the minimum.
+    if (win_dep) return;
+    // Do not use this sample if the receive queue is not empty.
+    if (tp.rcv_nxt !== tp.copied_seq) return;
+    new_sample = old_sample - (old_sample >>> 3) + sample;
+  }
+  tp.rcv_rtt_est_rtt_us = new_sample;
+}
+
+/** tcp_rcv_rtt_measure(): one sample per window of data, without timestamps. */
+function tcp_rcv_rtt_measure(tp: TcpSock): void {
+  if (tp.rcv_rtt_est_time !== 0) {
+    if (before(tp.rcv_nxt, tp.rcv_rtt_est_seq)) return;
+    const delta_us = Math.max(1, tp.tcp_mstamp - tp.rcv_rtt_est_time);
+    tcp_rcv_rtt_update(tp, delta_us, true);
+  }
+  tp.rcv_rtt_est_seq = (tp.rcv_nxt + tp.rcv_wnd) >>> 0;
+  tp.rcv_rtt_est_time = tp.tcp_mstamp;
+}
+
+/** tcp_rcv_rtt_measure_ts(): a sample from the echoed timestamp of a full-sized segment. */
+function tcp_rcv_rtt_measure_ts(tp: TcpSock, skb: SkBuff): void {
+  if (tp.rx_opt.rcv_tsecr === tp.rcv_rtt_last_tsecr) return;
+  tp.rcv_rtt_last_tsecr = tp.rx_opt.rcv_tsecr;
+  const cb = TCP_SKB_CB(skb);
+  if (((cb.end_seq - cb.seq) >>> 0) >= tp.icsk_ack.rcv_mss) {
+    const delta = (tcp_clock_ms(tp.sk_net) - tp.rx_opt.rcv_tsecr) >>> 0;
+    if (delta > 0 && delta < 0x7fffffff / 1000) tcp_rcv_rtt_update(tp, delta * 1000, false);
+  }
+}
+
+/** tcp_rcvbuf_grow(): DRS — a receive buffer for twice what the application read per RTT. */
+function tcp_rcvbuf_grow(tp: TcpSock, newval: number): void {
+  const net = tp.sk_net.ipv4!;
+  const oldval = tp.rcvq_space_space;
+  tp.rcvq_space_space = newval;
+  if (!net.sysctl_tcp_moderate_rcvbuf || tp.sk_userlocks & 2 /* SOCK_RCVBUF_LOCK */) return;
+  // DRS is always one RTT late.
+  let rcvwin = newval << 1;
+  // Slow start: allow the sender to double its rate.
+  if (oldval > 0) rcvwin += Math.floor((rcvwin * (newval - oldval)) / oldval) << 1;
+  const last = tp.out_of_order_queue.peek_tail();
+  if (last) rcvwin += (TCP_SKB_CB(last).end_seq - tp.rcv_nxt) >>> 0;
+  const cap = net.sysctl_tcp_rmem[2];
+  // tcp_space_from_win(): the buffer that gives this window at the scaling ratio.
+  const rcvbuf = Math.min(Math.floor((rcvwin * 256) / tp.scaling_ratio), cap);
+  if (rcvbuf > tp.sk_rcvbuf) {
+    tp.sk_rcvbuf = rcvbuf;
+    // Make the window clamp follow along.
+    tp.window_clamp = tcp_win_from_space(tp, rcvbuf);
+  }
+}
+
+/** tcp_rcv_space_adjust(): after a read, once per receiver RTT, grow the buffer if needed. */
+export function tcp_rcv_space_adjust(tp: TcpSock): void {
+  if (!tp.rcv_rtt_est_rtt_us) return;
+  tp.tcp_mstamp = tcp_clock_us(tp.sk_net);
+  const time = tp.tcp_mstamp - tp.rcvq_space_time;
+  if (time < tp.rcv_rtt_est_rtt_us >>> 3) return;
+  // Bytes copied to the user in the last RTT, minus what is still queued.
+  let copied = (tp.copied_seq - tp.rcvq_space_seq) | 0;
+  const inq = (tp.rcv_nxt - tp.copied_seq) | 0;
+  copied -= inq;
+  if (copied > tp.rcvq_space_space) tcp_rcvbuf_grow(tp, copied);
+  tp.rcvq_space_seq = tp.copied_seq;
+  tp.rcvq_space_time = tp.tcp_mstamp;
+}
+
 /** tcp_event_data_recv(): the delayed-ACK estimator (ato) and quick-ACK mode. */
 function tcp_event_data_recv(tp: TcpSock, skb: SkBuff): void {
   const a = tp.icsk_ack;
   inet_csk_schedule_ack(tp);
   tcp_measure_rcv_mss(tp, skb);
+  tcp_rcv_rtt_measure(tp);
   const now = tcp_jiffies32(tp.sk_net);
   if (!a.ato) {
     // The first data packet: initialise the delayed-ACK engine.
@@ -1478,6 +1603,7 @@ export function tcp_rcv_established(tp: TcpSock, skb: SkBuff): void {
     kfree_skb(skb);
     return;
   }
+  if (tp.rx_opt.saw_tstamp) tcp_rcv_rtt_measure_ts(tp, skb);
   tcp_urg(tp, skb);
   tcp_data_queue(tp, skb);
   tcp_data_snd_check(tp);

@@ -472,6 +472,7 @@ export class TcpSock extends InetSock {
   rcv_rtt_est_rtt_us = 0;
   rcv_rtt_est_seq = 0;
   rcv_rtt_est_time = 0;
+  rcv_rtt_last_tsecr = 0;
   rcvq_space_space = 0;
   rcvq_space_seq = 0;
   rcvq_space_time = 0;
