@@ -984,6 +984,9 @@ function tcp_cong_control(tp: TcpSock, ack: number, acked_sacked: number, flag: 
   tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
 }
 
+/** tcp_clean_rtx_queue()'s results, reused call after call. */
+const clean_out = { rtt_us: -1, acked: 0 };
+
 /**
  * tcp_ack(): process the ACK of a segment. Returns 1 (processed), 0 (old ACK, ignored) or -1
  * (to be dropped: it acknowledges data never sent, or is far too old).
@@ -1027,7 +1030,9 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     tcp_ack_probe(tp);
     return 1;
   }
-  const out = { rtt_us: -1, acked: 0 };
+  const out = clean_out;
+  out.rtt_us = -1;
+  out.acked = 0;
   const prior_delivered = tp.delivered;
   flag |= tcp_clean_rtx_queue(tp, prior_snd_una, out);
   if (flag & FLAG_ACKED) {

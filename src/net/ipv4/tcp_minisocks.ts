@@ -32,6 +32,7 @@ import {
   tcp_clock_us,
   tcp_jiffies32,
   tcp_receive_window,
+  tcp_full_space,
   keepalive_time_when,
 } from './tcp_sock.js';
 import {
@@ -49,7 +50,7 @@ import {
 } from './inet_connection_sock.js';
 import { tcp_done, tcp_init_sock } from './tcp.js';
 import { tcp_parse_options, tcp_paws_reject, th_window, tcp_synack_rtt_meas } from './tcp_input.js';
-import { tcp_sync_mss, dst_metric_advmss, tcp_initialize_rcv_mss } from './tcp_output.js';
+import { tcp_sync_mss, dst_metric_advmss, tcp_initialize_rcv_mss, tcp_select_initial_window } from './tcp_output.js';
 import { ipv4_sysctl, Flowi4, inet_route_output, dst_mtu, ipv4_is_loopback } from './inet_dgram.js';
 import { IPPROTO_TCP } from '../../uapi/in.js';
 import { inet_csk_reqsk_queue_drop, inet_rtx_syn_ack, tcp_v4_reqsk_send_ack } from './tcp_ipv4.js';
@@ -335,8 +336,7 @@ export function tcp_check_req(
     return 'reset';
   }
   tcp_synack_rtt_meas(child, req);
-  // inet_csk_complete_hashdance(): the request leaves the SYN queue, the child joins the accept queue.
-  inet_csk_reqsk_queue_drop(listener, req);
+  // inet_csk_complete_hashdance(): the child joins the accept queue.
   inet_csk_reqsk_queue_add(listener, req, child);
   return child;
 }
@@ -367,6 +367,8 @@ function tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock):
     NET_INC_STATS(net, MIB_LISTENDROPS);
     return null;
   }
+  // The request leaves the SYN queue and the ehash; the child takes its place (inet_ehash_nolisten).
+  inet_csk_reqsk_queue_drop(listener, req);
   const child = tcp_create_openreq_child(listener, req, skb);
   child.inet_daddr = req.ir_rmt_addr;
   child.inet_rcv_saddr = req.ir_loc_addr;
@@ -385,10 +387,7 @@ function tcp_v4_syn_recv_sock(listener: TcpSock, skb: SkBuff, req: RequestSock):
     child.icsk_bind_hash = tb;
     tb.owners.push(child);
   }
-  // inet_ehash_nolisten(): replace the request in the ehash.
-  if (req.hashed) inet_ehash_remove(net, req);
   inet_ehash_insert(net, child);
-  req.hashed = true; // still counted in the SYN queue until the hashdance
   return child;
 }
 
@@ -503,11 +502,21 @@ function tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBu
 export function tcp_cookie_child(listener: TcpSock, skb: SkBuff, req: RequestSock): TcpSock | null {
   const net = listener.sk_net;
   NET_INC_STATS(net, MIB_SYNCOOKIESRECV);
-  // The window we offered in the SYN-ACK, recomputed (tcp_select_initial_window again).
-  req.rsk_window_clamp = listener.window_clamp;
+  // The window offered in the SYN-ACK is recomputed as the cookie's SYN-ACK computed it.
+  const out = { rcv_wnd: 0, window_clamp: listener.window_clamp, rcv_wscale: 0 };
+  tcp_select_initial_window(
+    listener,
+    tcp_full_space(listener),
+    req.mss - (req.tstamp_ok ? TCPOLEN_TSTAMP_ALIGNED : 0),
+    out,
+    req.wscale_ok !== 0,
+    0,
+  );
+  req.rsk_rcv_wnd = out.rcv_wnd;
+  req.rsk_window_clamp = out.window_clamp;
+  req.rcv_wscale = out.rcv_wscale;
   const child = tcp_v4_syn_recv_sock(listener, skb, req);
   if (!child) return null;
-  req.hashed = false;
   inet_csk_reqsk_queue_add(listener, req, child);
   return child;
 }
