@@ -962,6 +962,37 @@ function tcp_fastretrans_alert(tp: TcpSock, num_dupack: number, flag: number): b
   }
 }
 
+/**
+ * tcp_simple_retransmit(): the MSS shrank (path MTU); every segment larger than it is lost and
+ * goes again at the new size. The congestion window is left alone: the amount of data in the
+ * network did not grow, only its units changed.
+ */
+export function tcp_simple_retransmit(tp: TcpSock): void {
+  const mss = tcp_current_mss(tp);
+  for (let skb = tcp_rtx_queue_head(tp); skb; skb = skb.next) {
+    const cb = TCP_SKB_CB(skb);
+    if (skb.len > mss && !(cb.sacked & TCPCB_SACKED_ACKED)) {
+      if (cb.sacked & TCPCB_SACKED_RETRANS) {
+        cb.sacked &= ~TCPCB_SACKED_RETRANS;
+        tp.retrans_out -= tcp_skb_pcount(skb);
+      }
+      if (!(cb.sacked & TCPCB_LOST)) {
+        cb.sacked |= TCPCB_LOST;
+        tp.lost_out += tcp_skb_pcount(skb);
+      }
+    }
+  }
+  if (!tp.lost_out) return;
+  tcp_limit_reno_sacked(tp);
+  if (tp.icsk_ca_state !== TCP_CA_Loss) {
+    tp.high_seq = tp.snd_nxt;
+    tp.prior_ssthresh = 0;
+    tp.undo_marker = 0;
+    tcp_set_ca_state(tp, TCP_CA_Loss);
+  }
+  tcp_xmit_retransmit_queue(tp);
+}
+
 /** tcp_ack_is_dubious(). */
 function tcp_ack_is_dubious(tp: TcpSock, flag: number): boolean {
   return !(flag & FLAG_NOT_DUP) || (flag & FLAG_CA_ALERT) !== 0 || tp.icsk_ca_state !== TCP_CA_Open;
@@ -1161,7 +1192,7 @@ function tcp_rcv_rtt_measure_ts(tp: TcpSock, skb: SkBuff): void {
   if (tp.rx_opt.rcv_tsecr === tp.rcv_rtt_last_tsecr) return;
   tp.rcv_rtt_last_tsecr = tp.rx_opt.rcv_tsecr;
   const cb = TCP_SKB_CB(skb);
-  if (((cb.end_seq - cb.seq) >>> 0) >= tp.icsk_ack.rcv_mss) {
+  if ((cb.end_seq - cb.seq) >>> 0 >= tp.icsk_ack.rcv_mss) {
     const delta = (tcp_clock_ms(tp.sk_net) - tp.rx_opt.rcv_tsecr) >>> 0;
     if (delta > 0 && delta < 0x7fffffff / 1000) tcp_rcv_rtt_update(tp, delta * 1000, false);
   }

@@ -30,6 +30,7 @@ import {
   ipv4_sysctl,
   rt_is_broadcast,
   rt_is_multicast,
+  dst_mtu,
   type InetSock,
 } from './inet_dgram.js';
 import type { Rtable } from './route.js';
@@ -78,7 +79,12 @@ import {
   dst_metric_advmss,
   tcp_sync_mss,
 } from './tcp_output.js';
-import { tcp_rcv_established, tcp_rcv_state_process, tcp_parse_options } from './tcp_input.js';
+import {
+  tcp_rcv_established,
+  tcp_rcv_state_process,
+  tcp_parse_options,
+  tcp_simple_retransmit,
+} from './tcp_input.js';
 import {
   tcp_check_req,
   tcp_timewait_state_process,
@@ -823,9 +829,7 @@ export function tcp_v4_err(skb: SkBuff, info: number): number {
       if (code === I.ICMP_FRAG_NEEDED) {
         // RFC 1191 path MTU discovery.
         if (tp.sk_state === TCP_LISTEN) return 0;
-        const rt = tp.sk_dst_cache;
-        if (rt && info >= 68 && info < (rt.rt_pmtu || rt.dev.mtu)) rt.rt_pmtu = info;
-        if (tp.pmtudisc !== I.IP_PMTUDISC_DONT && tcp_v4_mtu_reduced_hook) tcp_v4_mtu_reduced_hook(tp, info);
+        tcp_v4_mtu_reduced(tp, info);
         return 0;
       }
       err = icmp_err_convert[code].errno;
@@ -856,10 +860,23 @@ function between_seq(seq: number, lo: number, hi: number): boolean {
   return (hi - lo) >>> 0 >= (seq - lo) >>> 0;
 }
 
-/** tcp_v4_mtu_reduced(): installed by the output side (resync MSS and retransmit). */
-let tcp_v4_mtu_reduced_hook: ((tp: TcpSock, mtu: number) => void) | null = null;
-export function set_tcp_v4_mtu_reduced(fn: (tp: TcpSock, mtu: number) => void): void {
-  tcp_v4_mtu_reduced_hook = fn;
+/**
+ * tcp_v4_mtu_reduced(): the path MTU fell (RFC 1191). ICMP has recorded it on the route to the
+ * peer; the connection takes the fresh route, lowers its MSS and resends what was too big.
+ */
+export function tcp_v4_mtu_reduced(tp: TcpSock, mtu: number): void {
+  if (tp.sk_state === TCP_LISTEN || tp.sk_state === TCP_CLOSE) return;
+  const fl = new Flowi4().init(tp.inet_daddr, tp.inet_saddr, tp.tos, tp.sk_bound_dev_if, 0, IPPROTO_TCP);
+  const rt = inet_route_output(tp.sk_net, fl);
+  if (typeof rt === 'number') return;
+  tp.sk_dst_cache = rt;
+  const dmtu = dst_mtu(rt);
+  // Remember a soft error in case the connection cannot recover.
+  if (mtu < dmtu && tp.pmtudisc !== I.IP_PMTUDISC_DONT) tp.sk_err_soft = E.EMSGSIZE;
+  if (tp.pmtudisc !== I.IP_PMTUDISC_DONT && tp.icsk_pmtu_cookie > dmtu) {
+    tcp_sync_mss(tp, dmtu);
+    tcp_simple_retransmit(tp);
+  }
 }
 
 /** tcp_v4_destroy_sock(): timers off, queues freed, out of the hashes. */

@@ -50,7 +50,12 @@ import {
 } from './inet_connection_sock.js';
 import { tcp_done, tcp_init_sock } from './tcp.js';
 import { tcp_parse_options, tcp_paws_reject, th_window, tcp_synack_rtt_meas } from './tcp_input.js';
-import { tcp_sync_mss, dst_metric_advmss, tcp_initialize_rcv_mss, tcp_select_initial_window } from './tcp_output.js';
+import {
+  tcp_sync_mss,
+  dst_metric_advmss,
+  tcp_initialize_rcv_mss,
+  tcp_select_initial_window,
+} from './tcp_output.js';
 import { ipv4_sysctl, Flowi4, inet_route_output, dst_mtu, ipv4_is_loopback } from './inet_dgram.js';
 import { IPPROTO_TCP } from '../../uapi/in.js';
 import { inet_csk_reqsk_queue_drop, inet_rtx_syn_ack, tcp_v4_reqsk_send_ack } from './tcp_ipv4.js';
