@@ -188,6 +188,12 @@ const MIB_TCPABORTONDATA = MIB('TCPAbortOnData');
 // ——— options —————————————————————————————————————————————————————————————————————
 
 /**
+ * The SACK blocks of the segment being parsed (start, end pairs; rcv_num_sacks of them): the
+ * kernel keeps them in the skb, meaningful while that segment is processed, so one array serves.
+ */
+export const rcv_sack_blocks = new Uint32Array(TCP_NUM_SACKS * 2);
+
+/**
  * tcp_parse_options(): read the options of the segment whose TCP header is at `th`. `estab`:
  * the connection is established (only TS and SACK matter then). Malformed options end parsing.
  */
@@ -254,8 +260,8 @@ export function tcp_parse_options(
           const n = Math.min((opsize - TCPOLEN_SACK_BASE) / TCPOLEN_SACK_PERBLOCK, TCP_NUM_SACKS);
           for (let i = 0; i < n; i++) {
             const q = p + i * 8;
-            opt_rx.sack_blocks[2 * i] = ((h[q] << 24) | (h[q + 1] << 16) | (h[q + 2] << 8) | h[q + 3]) >>> 0;
-            opt_rx.sack_blocks[2 * i + 1] =
+            rcv_sack_blocks[2 * i] = ((h[q] << 24) | (h[q + 1] << 16) | (h[q + 2] << 8) | h[q + 3]) >>> 0;
+            rcv_sack_blocks[2 * i + 1] =
               ((h[q + 4] << 24) | (h[q + 5] << 16) | (h[q + 6] << 8) | h[q + 7]) >>> 0;
           }
           opt_rx.rcv_num_sacks = n;

@@ -169,7 +169,9 @@ export function tcp_clock_us(net: Net): number {
 }
 /** tcp_clock_ms(): the timestamp clock (TCP_TS_HZ = 1000). */
 export function tcp_clock_ms(net: Net): number {
-  return Math.floor(net.kernel.clock.now() / NSEC_PER_MSEC);
+  // Counted from 1 ms after the world starts, as a booted kernel's clock is never 0 when TCP
+  // reads it: 0 keeps meaning "not set" (retrans_stamp, rto_stamp) as in the kernel.
+  return Math.floor(net.kernel.clock.now() / NSEC_PER_MSEC) + 1;
 }
 export function jiffies_to_usecs(j: number): number {
   return (j * 1_000_000) / HZ;
@@ -232,8 +234,6 @@ export class TcpOptionsReceived {
   user_mss = 0;
   /** The largest MSS the peer accepts (its MSS option, or user_mss). */
   mss_clamp = 0;
-  /** SACK blocks of the segment being processed: start, end pairs. */
-  sack_blocks = new Uint32Array(TCP_NUM_SACKS * 2);
 
   /** SACK blocks of the segment being processed (received, not ours). */
   rcv_num_sacks = 0;
