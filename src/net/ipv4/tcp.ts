@@ -25,6 +25,7 @@ import {
   SOCK_BINDPORT_LOCK,
   SOCK_BINDADDR_LOCK,
   SOCK_MIN_RCVBUF,
+  SOCK_RCVBUF_LOCK,
   sock_flag,
   sock_set_flag,
   sock_reset_flag,
@@ -122,12 +123,19 @@ import {
   inet_csk_in_pingpong_mode,
   inet_csk_enter_pingpong_mode,
   inet_csk_exit_pingpong_mode,
+  fastopen_queue_tune,
 } from './inet_connection_sock.js';
 import { inet_csk_get_port, inet_put_port, inet_unhash } from './inet_hashtables.js';
 import {
   tcp_send_mss,
   tcp_stream_alloc_skb,
-  tcp_queue_skb,
+  tcp_skb_entail,
+  pskb_expand_head,
+  forced_push,
+  tcp_mark_push,
+  tcp_chrono_stop,
+  tcp_chrono_stats,
+  TCP_CHRONO_SNDBUF_LIMITED,
   tcp_push,
   tcp_push_one,
   __tcp_push_pending_frames,
@@ -147,6 +155,7 @@ import {
   tcp_set_keepalive,
 } from './tcp_timer.js';
 import { tcp_time_wait } from './tcp_minisocks.js';
+import { tcp_rcv_space_adjust } from './tcp_input.js';
 import {
   tcp_assign_congestion_control,
   tcp_set_congestion_control,
@@ -292,14 +301,10 @@ export function __sk_stream_is_writeable(tp: TcpSock, wake: number): boolean {
 
 // ——— sendmsg ———————————————————————————————————————————————————————————————————————
 
-/** forced_push(): a lot has been queued since the last push. */
-function forced_push(tp: TcpSock): boolean {
-  return after(tp.write_seq, (tp.pushed_seq + (tp.max_window >>> 1)) >>> 0);
-}
-
 /**
- * tcp_sendmsg_locked(): copy user data into skbs of the size goal on the write queue and push
- * them out. A call that must wait (connecting, send buffer full) sleeps and resumes where it was.
+ * tcp_sendmsg_locked(): copy user data into skbs of up to the size goal at the tail of the write
+ * queue and push them out. A call that must wait (connecting, send buffer full) sleeps and
+ * resumes where it was.
  */
 export function tcp_sendmsg(sk: InetSock, msg: Msghdr, _len: number): number {
   const tp = tcp_sk(sk);
@@ -322,32 +327,27 @@ export function tcp_sendmsg(sk: InetSock, msg: Msghdr, _len: number): number {
       return prior || sk_stream_error(tp, flags, err);
     }
   }
-  let { mss_now, size_goal } = tcp_send_mss(tp);
+  let { mss_now, size_goal } = tcp_send_mss(tp, flags);
   if (tp.sk_err || tp.sk_shutdown & S.SEND_SHUTDOWN) return prior || sk_stream_error(tp, flags, -E.EPIPE);
   while (iter.count) {
     let skb = tp.sk_write_queue.peek_tail();
     let copy = 0;
-    if (skb) copy = Math.min(size_goal - skb.len, skb.tailroom());
+    if (skb) copy = size_goal - skb.len;
     if (copy <= 0 || !skb || TCP_SKB_CB(skb).eor || TCP_SKB_CB(skb).tcp_flags & T.TCPHDR_FIN) {
       if (!sk_stream_memory_free(tp)) {
         err = wait_for_space(tp, copied, flags, mss_now, timeo);
         if (err) break;
-        ({ mss_now, size_goal } = tcp_send_mss(tp));
+        ({ mss_now, size_goal } = tcp_send_mss(tp, flags));
         timeo = sock_sndtimeo(tp, noblock);
         continue;
       }
-      const want = Math.min(size_goal, iter.count);
-      // Small writes get a small buffer that later writes may fill up to the size goal.
-      const cap = size_goal <= 4096 ? size_goal : Math.min(size_goal, Math.max(want, 2048));
-      skb = tcp_stream_alloc_skb(cap);
-      const cb = TCP_SKB_CB(skb);
-      cb.seq = cb.end_seq = tp.write_seq;
-      cb.tcp_flags = T.TCPHDR_ACK;
-      skb.truesize = skb.truesize - cap; // charged by what is copied, below
-      tcp_queue_skb(tp, skb);
-      copy = cap;
+      // The payload lives in page fragments in Linux; here the head grows as it fills.
+      skb = tcp_stream_alloc_skb(Math.min(size_goal, Math.max(iter.count, 2048)));
+      tcp_skb_entail(tp, skb);
+      copy = size_goal;
     }
     if (copy > iter.count) copy = iter.count;
+    pskb_expand_head(skb, copy);
     const at = skb.put(copy);
     iter.copy_from_iter(skb.head, at, copy);
     skb.truesize += copy;
@@ -355,6 +355,7 @@ export function tcp_sendmsg(sk: InetSock, msg: Msghdr, _len: number): number {
     if (!copied && !prior) TCP_SKB_CB(skb).tcp_flags &= ~T.TCPHDR_PSH;
     tp.write_seq = (tp.write_seq + copy) >>> 0;
     TCP_SKB_CB(skb).end_seq = (TCP_SKB_CB(skb).end_seq + copy) >>> 0;
+    TCP_SKB_CB(skb).tcp_gso_segs = 0;
     copied += copy;
     if (!iter.count) {
       if (flags & S.MSG_EOR) TCP_SKB_CB(skb).eor = 1;
@@ -362,8 +363,7 @@ export function tcp_sendmsg(sk: InetSock, msg: Msghdr, _len: number): number {
     }
     if (skb.len < size_goal || flags & S.MSG_OOB) continue;
     if (forced_push(tp)) {
-      TCP_SKB_CB(skb).tcp_flags |= T.TCPHDR_PSH;
-      tp.pushed_seq = tp.write_seq;
+      tcp_mark_push(tp, skb);
       __tcp_push_pending_frames(tp, mss_now, TCP_NAGLE_PUSH);
     } else if (skb === tp.sk_write_queue.peek()) tcp_push_one(tp, mss_now);
   }
@@ -375,7 +375,13 @@ export function tcp_sendmsg(sk: InetSock, msg: Msghdr, _len: number): number {
   }
   sleeping_registered = false;
   if (copied + prior) return copied + prior;
-  return sk_stream_error(tp, flags, err);
+  err = sk_stream_error(tp, flags, err);
+  // Make sure an edge-triggered epoll waiter is woken.
+  if (tcp_rtx_and_write_queues_empty(tp) && err === -E.EAGAIN) {
+    tp.sk_write_space(tp);
+    tcp_chrono_stop(tp, TCP_CHRONO_SNDBUF_LIMITED);
+  }
+  return err;
 }
 
 /** Whether this pass of a send registered to sleep (prepare_to_wait) before returning -EAGAIN. */
@@ -458,6 +464,16 @@ export function tcp_inq(tp: TcpSock): number {
     return answ;
   }
   return (tp.urg_seq - tp.copied_seq) >>> 0;
+}
+
+/**
+ * tcp_inq_hint(): the TCP_CM_INQ value — bytes not yet read; after a FIN with nothing left, 1,
+ * to tell the reader to read on (and see the end of the stream).
+ */
+function tcp_inq_hint(tp: TcpSock): number {
+  let inq = (tp.rcv_nxt - tp.copied_seq) | 0;
+  if (inq === 0 && sock_flag(tp, SOCK_DONE)) inq = 1;
+  return inq;
 }
 
 /** tcp_cleanup_rbuf(): after a read, ACK if that opened the window a lot or was owed. */
@@ -585,6 +601,7 @@ export function tcp_recvmsg(sk: InetSock, msg: Msghdr, len: number, flags: numbe
         copied += used;
         len -= used;
         sk_peek_offset_update(tp, flags, used);
+        tcp_rcv_space_adjust(tp);
       }
       if (tp.urg_data && after(tp.copied_seq, tp.urg_seq)) tp.urg_data = 0;
       if (used + offset < skb!.len) continue;
@@ -607,7 +624,7 @@ export function tcp_recvmsg(sk: InetSock, msg: Msghdr, len: number, flags: numbe
     tcp_cleanup_rbuf(tp, copied);
     if (tp.recvmsg_inq_on) {
       const inq = new Uint8Array(4);
-      new DataView(inq.buffer).setInt32(0, tcp_inq(tp), true);
+      new DataView(inq.buffer).setInt32(0, tcp_inq_hint(tp), true);
       put_cmsg(msg, S.SOL_TCP, T.TCP_CM_INQ, inq);
     }
   }
@@ -822,10 +839,14 @@ export function tcp_disconnect(sk: Sock, _flags: number): number {
   return 0;
 }
 
-/** Close a child that was never accepted: as close() would, without a user. */
+/**
+ * inet_child_forget(): a child that was never accepted goes with its listener — aborted with
+ * sk_prot->disconnect (a RST when it was synchronized, as tcp_need_reset says), then destroyed.
+ */
 export function tcp_close_child(child: TcpSock): void {
+  tcp_disconnect(child, O_NONBLOCK);
   sock_orphan(child);
-  tcp_close(child, 0);
+  inet_csk_destroy_sock(child);
 }
 
 /** tcp_close() (__tcp_close). */
@@ -960,7 +981,11 @@ function tcp_setsockopt(
     const name = new TextDecoder().decode(z >= 0 ? raw.subarray(0, z) : raw);
     return tcp_set_congestion_control(tp, name);
   }
-  if (optname === T.TCP_ULP) return -E.ENOENT;
+  if (optname === T.TCP_ULP) {
+    // tcp_set_ulp(): no upper layer protocol is registered, so every name is unknown.
+    if (optlen < 1) return -E.EINVAL;
+    return -E.ENOENT;
+  }
   if (optlen < 4) return -E.EINVAL;
   const val = get_int(optval);
   switch (optname) {
@@ -997,7 +1022,8 @@ function tcp_setsockopt(
       tp.icsk_syn_retries = val;
       return 0;
     case T.TCP_SAVE_SYN:
-      if (val < 0 || val > 1) return -E.EINVAL;
+      // 0: off, 1: from the IP header, 2: from the Ethernet header.
+      if (val < 0 || val > 2) return -E.EINVAL;
       tp.save_syn = val;
       return 0;
     case T.TCP_LINGER2:
@@ -1042,11 +1068,44 @@ function tcp_setsockopt(
       if (val < 0 || val > 1) return -E.EINVAL;
       return 0;
     case T.TCP_TX_DELAY:
-      if (val) tp.tcp_tx_delay = val;
+      // Microseconds added to srtt_us, a u32 shifted by 3.
+      if (val < 0 || val >= 1 << (31 - 3)) return -E.EINVAL;
+      tp.tcp_tx_delay = val;
       return 0;
+    case T.TCP_TIMESTAMP:
+      // Setting the timestamp offset needs TCP_REPAIR mode, which usernet does not have.
+      return -E.EPERM;
+    case T.TCP_FASTOPEN:
+      // The server side's queue length; usernet answers a TFO SYN with a plain handshake.
+      if (val >= 0 && TCPF(tp.sk_state) & (TCPF(TCP_CLOSE) | TCPF(TCP_LISTEN))) {
+        fastopen_queue_tune(tp, val);
+        return 0;
+      }
+      return -E.EINVAL;
     default:
       return -E.ENOPROTOOPT;
   }
+}
+
+/**
+ * tcp_set_rcvlowat(): SO_RCVLOWAT of a TCP socket, capped at half the largest receive buffer;
+ * the buffer grows to hold that much window (unless SO_RCVBUF locked it).
+ */
+function tcp_set_rcvlowat(sk: Sock, val: number): number {
+  const tp = tcp_sk(sk);
+  const cap = (tp.sk_userlocks & SOCK_RCVBUF_LOCK ? tp.sk_rcvbuf : tp.sk_net.ipv4!.sysctl_tcp_rmem[2]) >> 1;
+  val = Math.min(val, cap);
+  tp.sk_rcvlowat = val || 1;
+  // Check if we need to signal EPOLLIN right now.
+  tcp_data_ready(tp);
+  if (tp.sk_userlocks & SOCK_RCVBUF_LOCK) return 0;
+  // tcp_space_from_win().
+  const space = Math.floor((val * 256) / tp.scaling_ratio);
+  if (space > tp.sk_rcvbuf) {
+    tp.sk_rcvbuf = space;
+    if (tp.window_clamp && tp.window_clamp < val) tp.window_clamp = val;
+  }
+  return 0;
 }
 
 /** tcp_getsockopt() → do_tcp_getsockopt(). */
@@ -1142,6 +1201,13 @@ function tcp_getsockopt(
     case T.TCP_TX_DELAY:
       val = tp.tcp_tx_delay;
       break;
+    case T.TCP_FASTOPEN:
+      val = tp.icsk_accept_queue.fastopenq?.max_qlen ?? 0;
+      break;
+    case T.TCP_ULP:
+      // No upper layer protocol attached: an empty answer.
+      optlen.value = 0;
+      return 0;
     default:
       return -E.ENOPROTOOPT;
   }
@@ -1211,6 +1277,11 @@ export function tcp_get_info(tp: TcpSock): Uint8Array {
   u32(148, tp.min_rtt_us);
   u32(152, tp.data_segs_in);
   u32(156, tp.data_segs_out);
+  // tcp_get_info_chrono_stats(): busy time is all three chronographs together.
+  const chrono = tcp_chrono_stats(tp);
+  u64(168, jiffies_to_usecs(chrono[0] + chrono[1] + chrono[2]));
+  u64(176, jiffies_to_usecs(chrono[1]));
+  u64(184, jiffies_to_usecs(chrono[2]));
   u32(192, tp.delivered);
   u32(196, tp.delivered_ce);
   u64(200, tp.bytes_sent);
@@ -1267,9 +1338,11 @@ export function inet_stream_connect(
       sk.connect_waiting = false;
       return err;
     }
-    // inet_wait_for_connect(): sleep until the state leaves SYN_SENT / SYN_RECV.
+    // inet_wait_for_connect(): sleep until the state leaves SYN_SENT / SYN_RECV. Only the call
+    // that started the connect keeps its EINPROGRESS across the retries; a later call that
+    // found it in progress answers EALREADY when its own time runs out.
     const wq = sk_wq(sk);
-    sk.connect_waiting = true;
+    sk.connect_waiting = err === -E.EINPROGRESS;
     if (wq) prepare_to_wait(wq, timeo);
     return -E.EAGAIN;
   }
@@ -1385,6 +1458,7 @@ export const inet_stream_ops: ProtoOps = {
     sk.sk_peek_off = val;
     return 0;
   },
+  set_rcvlowat: tcp_set_rcvlowat,
 };
 
 /** tcp_prot. */

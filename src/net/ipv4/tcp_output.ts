@@ -10,8 +10,10 @@ import {
   skb_clone,
   skb_copy,
   CHECKSUM_PARTIAL,
+  skb_truesize_for,
 } from '../core/skbuff.js';
-import { TCP_CLOSE } from '../core/sock.js';
+import { TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED } from '../core/sock.js';
+import { NET_XMIT_CN } from '../core/netdevice.js';
 import { Flowi4, ip_select_ttl, inet_route_output, dst_mtu } from './inet_dgram.js';
 import type { Rtable } from './route.js';
 import { ip_queue_xmit, ip_build_header, ip_local_out } from './ip_output.js';
@@ -341,10 +343,10 @@ export function dst_metric_advmss(rt: Rtable): number {
   return Math.max(Math.min(mtu - 40, 65535 - 40), 256);
 }
 
-/** tcp_xmit_size_goal(): how much tcp_sendmsg puts in one skb (one MSS; no GSO here). */
-export function tcp_send_mss(sk: TcpSock): { mss_now: number; size_goal: number } {
+/** tcp_send_mss(): the current MSS and how much tcp_sendmsg puts in one skb. */
+export function tcp_send_mss(sk: TcpSock, flags = 0): { mss_now: number; size_goal: number } {
   const mss_now = tcp_current_mss(sk);
-  return { mss_now, size_goal: mss_now };
+  return { mss_now, size_goal: tcp_xmit_size_goal(sk, mss_now, !(flags & 1) /* MSG_OOB */) };
 }
 
 // ——— windows ————————————————————————————————————————————————————————————————————————
@@ -499,7 +501,13 @@ function tcp_write_header(
  * __tcp_transmit_skb(): send `skb` (a clone when `clone_it`, so the original stays queued for
  * retransmission) with the header and options for its state, acknowledging `rcv_nxt`.
  */
-export function tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: boolean, rcv_nxt = sk.rcv_nxt): number {
+export function tcp_transmit_skb(
+  sk: TcpSock,
+  skb: SkBuff,
+  clone_it: boolean,
+  rcv_nxt = sk.rcv_nxt,
+  gso_segs = 1,
+): number {
   const net = sk.sk_net;
   const tcb = TCP_SKB_CB(skb);
   const now_us = tcp_clock_us(net);
@@ -514,10 +522,16 @@ export function tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: boolean, rc
     skb.destructor = null;
   }
   const opts = opts_scratch.reset();
-  const flags = tcb.tcp_flags;
+  let flags = tcb.tcp_flags;
   let opt_size: number;
   if (flags & TCPHDR_SYN) opt_size = tcp_syn_options(sk, opts);
-  else opt_size = tcp_established_options(sk, opts);
+  else {
+    opt_size = tcp_established_options(sk, opts);
+    // Force a PSH flag on all GSO packets to expedite the GRO flush at the receiver (not on the
+    // skb kept for retransmission: Linux sets it on the clone). `skb` is the last segment of a
+    // burst of `gso_segs`, which is where GSO leaves the flag.
+    if (gso_segs > 1) flags |= TCPHDR_PSH;
+  }
   const tcp_header_size = opt_size + TCP_HDR_MIN;
   const o = skb.push(tcp_header_size);
   skb.transport_header = o;
@@ -565,8 +579,10 @@ export function tcp_transmit_skb(sk: TcpSock, skb: SkBuff, clone_it: boolean, rc
   skb.mark = sk.sk_mark;
   const err = ip_queue_xmit(net, sk, skb, p);
   void oskb;
-  // A local congestion drop (NET_XMIT_CN/DROP) is not the connection's error.
-  return err > 0 ? 0 : err;
+  // net_xmit_eval(): congestion notification (NET_XMIT_CN) is success; a local drop
+  // (NET_XMIT_DROP) comes back positive — the segment did not leave, and the callers retry
+  // (tcp_write_xmit stops, the timers wait TCP_RESOURCE_PROBE_INTERVAL).
+  return err === NET_XMIT_CN ? 0 : err;
 }
 
 /** tcp_event_data_sent(). */
@@ -601,9 +617,15 @@ function tcp_dec_quickack_mode(sk: TcpSock): void {
 
 // ——— queueing new data ———————————————————————————————————————————————————————————
 
-/** A fresh skb for `size` bytes of payload with room for all headers. */
+/**
+ * tcp_stream_alloc_skb(): a fresh skb with room for all headers and `size` bytes of payload.
+ * It is charged as Linux charges it: SKB_TRUESIZE of its small head; the payload, which Linux
+ * keeps in page fragments, is charged byte for byte as it is copied in (tcp_sendmsg) or moved in
+ * (tcp_fragment).
+ */
 export function tcp_stream_alloc_skb(size: number): SkBuff {
   const skb = alloc_skb_with_frags(MAX_TCP_HEADER, size);
+  skb.truesize = TCP_SKB_HEAD_TRUESIZE;
   skb.reserve(MAX_TCP_HEADER);
   const cb = TCP_SKB_CB(skb);
   cb.seq = cb.end_seq = 0;
@@ -614,6 +636,30 @@ export function tcp_stream_alloc_skb(size: number): SkBuff {
   cb.tcp_gso_size = 0;
   cb.eor = 0;
   return skb;
+}
+
+/** SKB_TRUESIZE(skb_end_offset()) of a head of MAX_TCP_HEADER bytes: the cost of an empty skb. */
+export const TCP_SKB_HEAD_TRUESIZE = skb_truesize_for(MAX_TCP_HEADER, 0);
+
+/**
+ * pskb_expand_head() for the tail: give `skb` at least `ntail` bytes of tailroom, copying its
+ * bytes into a bigger head. The head grows by doubling, so filling an skb up to the size goal
+ * copies each byte a bounded number of times; truesize is not touched (it counts the payload).
+ */
+export function pskb_expand_head(skb: SkBuff, ntail: number): void {
+  if (skb.tailroom() >= ntail) return;
+  const need = skb.tail + ntail;
+  let size = Math.max(skb.head.length, 1024);
+  while (size < need) size *= 2;
+  const n = alloc_skb(size);
+  n.head.set(skb.head.subarray(0, skb.tail));
+  skb.head = n.head;
+  // The new head is private to this skb.
+  if (skb.shinfo) {
+    skb.shinfo.dataref--;
+    skb.shinfo = null;
+  }
+  skb.cloned = false;
 }
 
 /** tcp_init_nondata_skb(). */
@@ -642,7 +688,24 @@ export function tcp_queue_skb(sk: TcpSock, skb: SkBuff): void {
   sk.write_seq = TCP_SKB_CB(skb).end_seq;
   skb.sk = sk;
   sk.sk_wmem_queued += skb.truesize;
+  tcp_add_write_queue_tail(sk, skb);
+}
+
+/** tcp_add_write_queue_tail(): the sender is busy from the moment the write queue fills. */
+function tcp_add_write_queue_tail(sk: TcpSock, skb: SkBuff): void {
   sk.sk_write_queue.tail(skb);
+  if (sk.sk_write_queue.peek() === skb) tcp_chrono_start(sk, TCP_CHRONO_BUSY);
+}
+
+/** tcp_skb_entail(): a new, empty skb at the tail of the write queue for tcp_sendmsg to fill. */
+export function tcp_skb_entail(sk: TcpSock, skb: SkBuff): void {
+  const tcb = TCP_SKB_CB(skb);
+  tcb.seq = tcb.end_seq = sk.write_seq;
+  tcb.tcp_flags = TCPHDR_ACK;
+  skb.sk = sk;
+  tcp_add_write_queue_tail(sk, skb);
+  sk.sk_wmem_queued += skb.truesize;
+  if (sk.nonagle & TCP_NAGLE_PUSH) sk.nonagle &= ~TCP_NAGLE_PUSH;
 }
 
 /** tcp_event_new_data_sent(): the segment moves from the write queue to the rtx queue. */
@@ -657,11 +720,6 @@ function tcp_event_new_data_sent(sk: TcpSock, skb: SkBuff): void {
 }
 
 // ——— Nagle and the send tests ————————————————————————————————————————————————————————
-
-/** tcp_minshall_update(). */
-function tcp_minshall_update(tp: TcpSock, mss_now: number, skb: SkBuff): void {
-  if (skb.len < mss_now) tp.snd_sml = TCP_SKB_CB(skb).end_seq;
-}
 
 /** tcp_minshall_check(): a small segment is still unacknowledged. */
 function tcp_minshall_check(tp: TcpSock): boolean {
@@ -699,7 +757,9 @@ function tcp_cwnd_test(tp: TcpSock, skb: SkBuff): number {
   const in_flight = tcp_packets_in_flight(tp);
   const cwnd = tp.snd_cwnd;
   if (in_flight >= cwnd) return 0;
-  return cwnd - in_flight;
+  // For better scheduling, ensure we have at least 2 GSO packets in flight.
+  const halfcwnd = Math.max(cwnd >>> 1, 1);
+  return Math.min(halfcwnd, cwnd - in_flight);
 }
 
 /**
@@ -729,17 +789,40 @@ export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number): number {
     // The head is shared with a copy in flight: keep those bytes, shorten the view only.
     skb.tail = skb.data + len;
   }
-  // Charge: the new skb carries the moved bytes.
-  const moved = nlen;
-  skb.truesize -= moved;
-  buff.truesize = buff.truesize - nlen + moved;
-  sk.sk_wmem_queued += buff.truesize - moved;
+  // Charge: the new skb's own head, and the bytes move with it.
+  sk.sk_wmem_queued += buff.truesize;
+  buff.truesize += nlen;
+  skb.truesize -= nlen;
   buff.sk = sk;
   const q = skb.list!;
   // Insert after skb.
   insert_after(q, skb, buff);
   if (q === sk.tcp_rtx_queue) sk.packets_out += 1;
+  else {
+    const mss = TCP_SKB_CB(skb).tcp_gso_size || len;
+    tcp_set_skb_tso_segs(skb, mss);
+    tcp_set_skb_tso_segs(buff, mss);
+  }
   return 0;
+}
+
+/** tcp_set_skb_tso_segs(): how many segments of `mss_now` the skb makes. */
+function tcp_set_skb_tso_segs(skb: SkBuff, mss_now: number): void {
+  const cb = TCP_SKB_CB(skb);
+  if (skb.len <= mss_now) {
+    cb.tcp_gso_segs = 1;
+    cb.tcp_gso_size = 0;
+  } else {
+    cb.tcp_gso_segs = Math.ceil(skb.len / mss_now);
+    cb.tcp_gso_size = mss_now;
+  }
+}
+
+/** tcp_init_tso_segs(): the segment count of a write-queue skb for the current MSS. */
+function tcp_init_tso_segs(skb: SkBuff, mss_now: number): number {
+  // tcp_sendmsg zeroes the count whenever it appends; recomputing it each time is as cheap.
+  tcp_set_skb_tso_segs(skb, mss_now);
+  return tcp_skb_pcount(skb);
 }
 
 function insert_after(q: NonNullable<SkBuff['list']>, prev: SkBuff, skb: SkBuff): void {
@@ -752,42 +835,214 @@ function insert_after(q: NonNullable<SkBuff['list']>, prev: SkBuff, skb: SkBuff)
   q.qlen++;
 }
 
+/** sk_pacing_shift, sysctl_tcp_tso_rtt_log, sysctl_tcp_pacing_{ss,ca}_ratio: Linux's defaults. */
+const SK_PACING_SHIFT = 10;
+const TCP_TSO_RTT_LOG = 9;
+const TCP_PACING_SS_RATIO = 200;
+const TCP_PACING_CA_RATIO = 120;
+/** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
+const SK_GSO_MAX_SIZE = 65536 - (MAX_TCP_HEADER + 1);
+
 /**
- * tcp_write_xmit(): send what the window, the congestion window and Nagle allow. Returns true
- * when something is left unsent while nothing is in flight (the caller arms the probe timer).
+ * tcp_update_pacing_rate(): sk_pacing_rate, 200 % of cwnd * mss / srtt in slow start and 120 %
+ * after. Linux refreshes it on each ACK; it depends only on state ACKs change, so it is computed
+ * here when the TSO autosizing needs it.
  */
-export function tcp_write_xmit(sk: TcpSock, mss_now: number, nonagle: number, push_one: boolean): boolean {
+export function tcp_update_pacing_rate(sk: TcpSock): number {
+  let rate = sk.mss_cache * ((1_000_000 / 100) * 8);
+  rate *= sk.snd_cwnd < sk.snd_ssthresh / 2 ? TCP_PACING_SS_RATIO : TCP_PACING_CA_RATIO;
+  rate *= Math.max(sk.snd_cwnd, sk.packets_out);
+  if (sk.srtt_us) rate = Math.floor(rate / sk.srtt_us);
+  sk.sk_pacing_rate = rate;
+  return rate;
+}
+
+/** tcp_tso_autosize(): segments per TSO burst — about 1 ms of the pacing rate, more for close peers. */
+function tcp_tso_autosize(sk: TcpSock, mss_now: number, min_tso_segs: number): number {
+  let bytes = Math.floor(tcp_update_pacing_rate(sk) / 2 ** SK_PACING_SHIFT);
+  const r = Math.floor(sk.min_rtt_us / 2 ** TCP_TSO_RTT_LOG);
+  if (r < 32) bytes += SK_GSO_MAX_SIZE >>> r;
+  bytes = Math.min(bytes, SK_GSO_MAX_SIZE);
+  return Math.max(Math.floor(bytes / mss_now), min_tso_segs);
+}
+
+/** tcp_tso_segs(): how many segments we want in one TSO burst. */
+function tcp_tso_segs(sk: TcpSock, mss_now: number): number {
+  return tcp_tso_autosize(sk, mss_now, sk.sk_net.ipv4!.sysctl_tcp_min_tso_segs);
+}
+
+/** tcp_xmit_size_goal(): how much tcp_sendmsg puts in one skb (half the peer's largest window). */
+function tcp_xmit_size_goal(sk: TcpSock, mss_now: number, large_allowed: boolean): number {
+  if (!large_allowed) return mss_now;
+  const new_size_goal = tcp_bound_to_half_wnd(sk, SK_GSO_MAX_SIZE);
+  const size_goal = Math.floor(new_size_goal / mss_now) * mss_now;
+  return Math.max(size_goal, mss_now);
+}
+
+/** tcp_mss_split_point(): the part of `skb` that may go out now as one TSO burst. */
+function tcp_mss_split_point(
+  sk: TcpSock,
+  skb: SkBuff,
+  mss_now: number,
+  max_segs: number,
+  nonagle: number,
+): number {
+  const window = (tcp_wnd_end(sk) - TCP_SKB_CB(skb).seq) >>> 0;
+  const max_len = mss_now * max_segs;
+  if (max_len <= window && skb !== sk.sk_write_queue.peek_tail()) return max_len;
+  const needed = Math.min(skb.len, window);
+  if (max_len <= needed) return max_len;
+  const partial = needed % mss_now;
+  // If the last segment is not a full MSS, check if Nagle allows including it in this burst;
+  // otherwise split at the last MSS boundary.
+  if (tcp_nagle_check(partial !== 0, sk, nonagle)) return needed - partial;
+  return needed;
+}
+
+/**
+ * tcp_gso_segment() of the device, done here: cut the first `len` bytes of the write-queue skb
+ * `skb` off as a segment of its own, queued before it. The segment is charged its bytes only
+ * (with `head_truesize` on top when it ends a burst tso_fragment() would have cut off); PSH and
+ * FIN stay with the rest.
+ */
+function tcp_gso_segment_head(sk: TcpSock, skb: SkBuff, len: number, head_truesize: number): SkBuff {
+  const seg = alloc_skb(MAX_TCP_HEADER + len);
+  seg.reserve(MAX_TCP_HEADER);
+  seg.head.set(skb.head.subarray(skb.data, skb.data + len), seg.tail);
+  seg.tail += len;
+  const cb = TCP_SKB_CB(skb);
+  const sc = TCP_SKB_CB(seg);
+  sc.seq = cb.seq;
+  sc.end_seq = (cb.seq + len) >>> 0;
+  sc.tcp_flags = cb.tcp_flags & ~(TCPHDR_FIN | TCPHDR_PSH);
+  sc.sacked = cb.sacked;
+  sc.tcp_tstamp = 0;
+  sc.tcp_gso_segs = 1;
+  sc.tcp_gso_size = 0;
+  sc.eor = 0;
+  skb.pull(len);
+  cb.seq = sc.end_seq;
+  seg.truesize = len + head_truesize;
+  skb.truesize -= len;
+  sk.sk_wmem_queued += head_truesize;
+  seg.sk = sk;
+  const q = skb.list!;
+  if (skb.prev) insert_after(q, skb.prev, seg);
+  else {
+    seg.list = q;
+    seg.prev = null;
+    seg.next = skb;
+    skb.prev = seg;
+    q.first = seg;
+    q.qlen++;
+  }
+  return seg;
+}
+
+/**
+ * tcp_write_xmit(): send what the window, the congestion window and Nagle allow. The write queue
+ * holds skbs of up to the size goal, as Linux's does; each is sent in TSO bursts (split where
+ * tso_fragment() would split it), and each burst is cut into MSS-sized segments as GSO would cut
+ * it: the PSH flag __tcp_transmit_skb() forces on a multi-segment burst lands on its last segment.
+ * Returns true when something is left unsent while nothing is in flight (the caller arms the
+ * probe timer). push_one: 1 sends one burst; 2 (a loss probe) also ignores the congestion window.
+ */
+export function tcp_write_xmit(sk: TcpSock, mss_now: number, nonagle: number, push_one: number): boolean {
   let sent_pkts = 0;
-  let is_cwnd_limited = false;
+  let is_rwnd_limited = false;
   let skb: SkBuff | null;
-  while ((skb = tcp_send_head(sk))) {
-    const cwnd_quota = tcp_cwnd_test(sk, skb);
+  const max_segs = tcp_tso_segs(sk, mss_now);
+  out: while ((skb = tcp_send_head(sk))) {
+    const tso_segs = tcp_init_tso_segs(skb, mss_now);
+    let cwnd_quota = tcp_cwnd_test(sk, skb);
     if (!cwnd_quota) {
-      is_cwnd_limited = true;
+      if (push_one === 2) cwnd_quota = 1;
+      else break;
+    }
+    if (!tcp_snd_wnd_test(sk, skb, mss_now)) {
+      is_rwnd_limited = true;
       break;
     }
-    if (!tcp_snd_wnd_test(sk, skb, mss_now)) break;
-    if (!tcp_nagle_test(sk, skb, mss_now, tcp_skb_is_last(sk, skb) ? nonagle : TCP_NAGLE_PUSH)) break;
-    if (skb.len > mss_now) tcp_fragment(sk, skb, mss_now);
-    // The window may allow less than an MSS of what is left in the peer's window.
-    const wnd_end = tcp_wnd_end(sk);
-    if (after(TCP_SKB_CB(skb).end_seq, wnd_end) && TCP_SKB_CB(skb).seq !== wnd_end) {
-      const limit = (wnd_end - TCP_SKB_CB(skb).seq) >>> 0;
-      if (limit > 0 && limit < skb.len) tcp_fragment(sk, skb, limit);
+    if (tso_segs === 1) {
+      if (!tcp_nagle_test(sk, skb, mss_now, tcp_skb_is_last(sk, skb) ? nonagle : TCP_NAGLE_PUSH)) break;
     }
-    if (tcp_transmit_skb(sk, skb, true)) break;
-    tcp_event_new_data_sent(sk, skb);
-    tcp_minshall_update(sk, mss_now, skb);
-    sent_pkts++;
+    let limit = mss_now;
+    if (tso_segs > 1 && !tcp_urg_mode(sk))
+      limit = tcp_mss_split_point(sk, skb, mss_now, Math.min(cwnd_quota, max_segs), nonagle);
+    // An empty skb (a sender sleeping for room left it) is not sent as a pure ACK.
+    if (TCP_SKB_CB(skb).end_seq === TCP_SKB_CB(skb).seq) break;
+    // The burst: `limit` bytes, or the whole skb. tso_fragment() would give the rest a new skb
+    // (and head) of its own.
+    const burst = Math.min(skb.len, limit);
+    const fragmented = skb.len > burst;
+    const segs = Math.max(1, Math.ceil(burst / mss_now));
+    let left = burst;
+    while (left > 0) {
+      const len = Math.min(left, mss_now);
+      left -= len;
+      const last = left === 0;
+      const seg: SkBuff =
+        last && !fragmented ? skb : tcp_gso_segment_head(sk, skb, len, last ? TCP_SKB_HEAD_TRUESIZE : 0);
+      if (seg === skb) tcp_set_skb_tso_segs(skb, mss_now);
+      if (tcp_transmit_skb(sk, seg, true, sk.rcv_nxt, last ? segs : 1)) break out;
+      tcp_event_new_data_sent(sk, seg);
+      sent_pkts++;
+    }
+    if (burst === 0) {
+      // A bare FIN.
+      if (tcp_transmit_skb(sk, skb, true)) break;
+      tcp_event_new_data_sent(sk, skb);
+      sent_pkts++;
+    }
+    // tcp_minshall_update() for the burst: it ended with a small segment.
+    if (burst < segs * mss_now) sk.snd_sml = sk.snd_nxt;
     if (push_one) break;
   }
-  is_cwnd_limited = is_cwnd_limited || tcp_packets_in_flight(sk) >= sk.snd_cwnd;
+  if (is_rwnd_limited) tcp_chrono_start(sk, TCP_CHRONO_RWND_LIMITED);
+  else tcp_chrono_stop(sk, TCP_CHRONO_RWND_LIMITED);
+  const is_cwnd_limited = tcp_packets_in_flight(sk) >= sk.snd_cwnd;
   if (sent_pkts || is_cwnd_limited) tcp_cwnd_validate(sk, is_cwnd_limited);
   if (sent_pkts) {
     if (tcp_in_cwnd_reduction(sk)) sk.prr_out += sent_pkts;
     return false;
   }
   return !sk.packets_out && !!tcp_send_head(sk);
+}
+
+// ——— chronographs (tcp_chrono_*) ————————————————————————————————————————————————————
+
+/** enum tcp_chrono: what limits the sender; higher values take precedence. */
+export const TCP_CHRONO_UNSPEC = 0;
+export const TCP_CHRONO_BUSY = 1;
+export const TCP_CHRONO_RWND_LIMITED = 2;
+export const TCP_CHRONO_SNDBUF_LIMITED = 3;
+
+/** tcp_chrono_set(): close the running chronograph into its total and start `new_type`. */
+function tcp_chrono_set(tp: TcpSock, new_type: number): void {
+  const now = tcp_jiffies32(tp.sk_net);
+  const old = tp.chrono_type;
+  if (old > TCP_CHRONO_UNSPEC) tp.chrono_stat[old - 1] += now - tp.chrono_start;
+  tp.chrono_start = now;
+  tp.chrono_type = new_type;
+}
+
+/** tcp_chrono_start(): a more interesting condition replaces the one being timed. */
+export function tcp_chrono_start(sk: TcpSock, type: number): void {
+  if (type > sk.chrono_type) tcp_chrono_set(sk, type);
+}
+
+/** tcp_chrono_stop(): the condition ended; back to busy while data is queued, else idle. */
+export function tcp_chrono_stop(sk: TcpSock, type: number): void {
+  if (sk.tcp_rtx_queue.empty() && sk.sk_write_queue.empty()) tcp_chrono_set(sk, TCP_CHRONO_UNSPEC);
+  else if (type === sk.chrono_type) tcp_chrono_set(sk, TCP_CHRONO_BUSY);
+}
+
+/** tcp_chrono_stats(): the totals with the running chronograph's time so far (tcp_get_info). */
+export function tcp_chrono_stats(tp: TcpSock): [number, number, number] {
+  const stats: [number, number, number] = [tp.chrono_stat[0]!, tp.chrono_stat[1]!, tp.chrono_stat[2]!];
+  if (tp.chrono_type > TCP_CHRONO_UNSPEC)
+    stats[tp.chrono_type - 1] += tcp_jiffies32(tp.sk_net) - tp.chrono_start;
+  return stats;
 }
 
 function tcp_in_cwnd_reduction(sk: TcpSock): boolean {
@@ -815,6 +1070,15 @@ function tcp_cwnd_validate(sk: TcpSock, is_cwnd_limited: boolean): void {
       tcp_jiffies32(sk.sk_net) - sk.snd_cwnd_stamp >= sk.icsk_rto
     )
       tcp_cwnd_application_limited(sk);
+    // Just sent data, not cwnd-limited, nothing left to send and the writer is out of send
+    // buffer: the sender is limited by its send buffer.
+    if (
+      sk.sk_write_queue.empty() &&
+      sk.sk_socket &&
+      sk.sk_socket.flags & (1 << 2) /* SOCK_NOSPACE */ &&
+      (sk.sk_state === TCP_ESTABLISHED || sk.sk_state === TCP_CLOSE_WAIT)
+    )
+      tcp_chrono_start(sk, TCP_CHRONO_SNDBUF_LIMITED);
   }
 }
 
@@ -846,7 +1110,7 @@ function tcp_skb_is_last(sk: TcpSock, skb: SkBuff): boolean {
 /** __tcp_push_pending_frames(). */
 export function __tcp_push_pending_frames(sk: TcpSock, cur_mss: number, nonagle: number): void {
   if (sk.sk_state === TCP_CLOSE) return;
-  if (tcp_write_xmit(sk, cur_mss, nonagle, false)) tcp_check_probe_timer(sk);
+  if (tcp_write_xmit(sk, cur_mss, nonagle, 0)) tcp_check_probe_timer(sk);
 }
 
 /** tcp_push_pending_frames(). */
@@ -876,16 +1140,28 @@ export function tcp_reset_xmit_timer(sk: TcpSock, what: number, when: number): v
   inet_csk_reset_xmit_timer(sk, what, when, TCP_RTO_MAX);
 }
 
-/** tcp_push(): after tcp_sendmsg queued data. */
+/**
+ * tcp_push(): after tcp_sendmsg queued data. The tail skb gets PSH unless more is coming
+ * (MSG_MORE) — or so much was queued since the last PSH that one is due anyway; MSG_MORE also
+ * corks this push. (Autocorking waits for a TX completion of an earlier segment; segments here
+ * leave the host at once, so it never holds anything back.)
+ */
 export function tcp_push(sk: TcpSock, flags: number, mss_now: number, nonagle: number): void {
   const skb = sk.sk_write_queue.peek_tail();
   if (!skb) return;
-  if (!(flags & 0x8000 /* MSG_MORE */)) tcp_mark_push(sk, skb);
+  if (!(flags & 0x8000 /* MSG_MORE */) || forced_push(sk)) tcp_mark_push(sk, skb);
   if (flags & 1 /* MSG_OOB */) tcp_mark_urg(sk);
+  if (flags & 0x8000 /* MSG_MORE */) nonagle = TCP_NAGLE_CORK;
   __tcp_push_pending_frames(sk, mss_now, nonagle);
 }
 
-function tcp_mark_push(sk: TcpSock, skb: SkBuff): void {
+/** forced_push(): more than half the peer's largest window was queued since the last PSH. */
+export function forced_push(tp: TcpSock): boolean {
+  return after(tp.write_seq, (tp.pushed_seq + (tp.max_window >>> 1)) >>> 0);
+}
+
+/** tcp_mark_push(). */
+export function tcp_mark_push(sk: TcpSock, skb: SkBuff): void {
   TCP_SKB_CB(skb).tcp_flags |= TCPHDR_PSH;
   sk.pushed_seq = sk.write_seq;
 }
@@ -894,9 +1170,9 @@ function tcp_mark_urg(sk: TcpSock): void {
   sk.snd_up = sk.write_seq;
 }
 
-/** tcp_push_one(): send the head of the write queue now if allowed. */
+/** tcp_push_one(): send one burst of the skb at the send head now if allowed. */
 export function tcp_push_one(sk: TcpSock, mss_now: number): void {
-  tcp_write_xmit(sk, mss_now, TCP_NAGLE_PUSH, true);
+  tcp_write_xmit(sk, mss_now, TCP_NAGLE_PUSH, 1);
 }
 
 // ——— SYN ———————————————————————————————————————————————————————————————————————————

@@ -8,6 +8,9 @@
  */
 
 import type { Host } from '../../sim/host.js';
+import { dev_get_by_name } from '../../net/core/dev.js';
+import type { NetDevice, Qdisc } from '../../net/core/netdevice.js';
+import { FifoQdisc, dev_graft_qdisc } from '../../net/sched/sch_generic.js';
 
 /**
  * The values gtests/net/common/defaults.sh sets, in its order. The file also flushes the TCP
@@ -337,14 +340,39 @@ function tcCommand(argv: string[], ctx: CommandContext): number {
   const i = a.indexOf('root');
   const kind = i >= 0 ? a[i + 1] : undefined;
   const verb = a[1];
-  if (a[0] === 'qdisc' && verb === 'delete') return 0;
+  const devName = a[2] === 'dev' ? a[3] : undefined;
+  const dev = devName ? dev_get_by_name(ctx.host.net, devName === 'tun0' ? 'eth0' : devName) : null;
+  if (a[0] === 'qdisc' && verb === 'delete') {
+    // Back to the device's own queue.
+    if (dev && ORIGINAL_QDISC.has(dev)) {
+      dev_graft_qdisc(dev, ORIGINAL_QDISC.get(dev)!);
+      ORIGINAL_QDISC.delete(dev);
+    }
+    return 0;
+  }
   if (a[0] === 'qdisc' && (verb === 'add' || verb === 'replace') && kind === 'pfifo' && a.length === i + 2) {
     // An unlimited pfifo in front of a device that never holds packets back: no effect.
     ctx.log.notes.push(`${argv.join(' ')}: the device queue already behaves as pfifo`);
     return 0;
   }
+  const limit = a[i + 2] === 'limit' && a.length === i + 4 ? Number(a[i + 3]) : NaN;
+  if (
+    a[0] === 'qdisc' &&
+    (verb === 'add' || verb === 'replace') &&
+    kind === 'pfifo' &&
+    dev &&
+    Number.isInteger(limit)
+  ) {
+    // A bounded FIFO (`limit 0` drops everything: the sender sees local congestion).
+    if (!ORIGINAL_QDISC.has(dev)) ORIGINAL_QDISC.set(dev, dev.qdisc);
+    dev_graft_qdisc(dev, new FifoQdisc(dev, 'pfifo', limit));
+    return 0;
+  }
   throw new CommandError(`unsupported qdisc setup: \`${argv.join(' ')}\``);
 }
+
+/** The root qdisc a device had before a script's `tc qdisc add` replaced it. */
+const ORIGINAL_QDISC = new WeakMap<NetDevice, Qdisc | null>();
 
 /**
  * nstat: the counters of /proc/net/snmp and /proc/net/netstat, named as nstat names them

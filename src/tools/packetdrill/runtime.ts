@@ -37,7 +37,7 @@ import type { Host } from '../../sim/host.js';
 import type { Task, EpollEvent } from '../../sim/task.js';
 import type { Link } from '../../sim/link.js';
 import { SyscallError } from '../../sim/errors.js';
-import { Timer } from '../../kernel/time.js';
+import { Timer, VirtualClock } from '../../kernel/time.js';
 import { netif_rx } from '../../net/core/dev.js';
 import { eth_type_trans } from '../../net/ethernet/eth.js';
 import type { NetDevice } from '../../net/core/netdevice.js';
@@ -181,6 +181,11 @@ interface CodeSnapshot {
 /** The first port packetdrill's ephemeral_port() would give the remote end of a passive test. */
 const FIRST_REMOTE_PORT = 48879;
 
+const SYN_LINEAR_TIMEOUTS = 'net.ipv4.tcp_syn_linear_timeouts';
+
+/** How long the host under test has been up when the script starts (virtual time). */
+const HOST_UPTIME_NS = 100e9;
+
 /** How long a `*` outbound line waits for its packet, in virtual time. */
 const ANY_TIME_WAIT_USECS = 3600e6;
 
@@ -251,7 +256,17 @@ class Runner {
     };
 
     this.world = new World({ seed: opts.seed ?? 1 });
+    // A real host has been up a while when packetdrill starts: clocks that read 0 at the
+    // script's start would be taken for "never" by the kernel (a send time of 0 gives no RTT
+    // sample, a zero stamp means unset).
+    if (this.world.clock instanceof VirtualClock) this.world.clock.advance(HOST_UPTIME_NS);
     this.host = this.world.addHost('sut');
+    // The kernels packetdrill's scripts were written against back SYNs off exponentially from
+    // the first retransmission; Linux 6.18 defaults to 4 linear ones first
+    // (net.ipv4.tcp_syn_linear_timeouts=4), which tests/packet-timeout.pkt and every SYN timing
+    // line would see. The scripts that want linear timeouts set the sysctl themselves.
+    const sysctl = this.host.sysctl as { writeText?: (name: string, value: string) => void };
+    if (this.host.sysctl.names().includes(SYN_LINEAR_TIMEOUTS)) sysctl.writeText?.(SYN_LINEAR_TIMEOUTS, '0');
     this.wire = this.world.addHost('wire');
     this.link = this.world.link(this.host, this.wire, { mtu });
     this.host.ip(`ip addr add ${this.localIp}/16 dev eth0`);
