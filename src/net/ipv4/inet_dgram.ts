@@ -9,6 +9,7 @@ import {
   Sock,
   TCP_CLOSE,
   TCP_ESTABLISHED,
+  TCP_SYN_SENT,
   SOCK_BINDADDR_LOCK,
   SOCK_BINDPORT_LOCK,
   SOCK_BROADCAST,
@@ -273,11 +274,19 @@ export function inet_autobind(sk: InetSock): number {
   return 0;
 }
 
-/** inet_getname(). */
-export function inet_getname(sock: Socket, uaddr: Uint8Array, peer: boolean): number {
+/**
+ * inet_getname(). `peer` is 1 (or true) for getpeername(2), which a socket not connected yet
+ * (SYN_SENT) or no longer (CLOSE) answers with ENOTCONN; do_accept() asks with 2, so that a
+ * connection reset while it waited in the accept queue still names its peer.
+ */
+export function inet_getname(sock: Socket, uaddr: Uint8Array, peer: boolean | number): number {
   const sk = inet_sk(sock.sk!);
   if (peer) {
-    if (!sk.inet_dport || sk.sk_state === TCP_CLOSE) return -E.ENOTCONN;
+    if (
+      !sk.inet_dport ||
+      ((sk.sk_state === TCP_CLOSE || sk.sk_state === TCP_SYN_SENT) && (peer === true || peer === 1))
+    )
+      return -E.ENOTCONN;
     put_sockaddr_in(uaddr, 0, S.AF_INET, sk.inet_daddr, sk.inet_dport);
   } else {
     const addr = sk.inet_rcv_saddr || sk.inet_saddr;
@@ -781,7 +790,9 @@ export function ip_send_skb(net: Net, sk: InetSock | null, skb: SkBuff): number 
   // the call ends. With a queue discipline the charge lasts until the qdisc lets go of it.
   const rt = skb.dst as Rtable | null;
   if (rt && (rt.dev.flags & IFF_LOOPBACK || !rt.dev.qdisc)) skb_orphan(skb);
-  const err = ip_local_out(net, sk, skb);
+  let err = ip_local_out(net, sk, skb);
+  // net_xmit_errno(): a qdisc's drop is ENOBUFS to a datagram sender.
+  if (err > 0) err = -E.ENOBUFS;
   if (err) IP_INC_STATS(net, IPSTATS_MIB_OUTDISCARDS);
   return err;
 }

@@ -16,7 +16,7 @@ import {
 } from '../core/skbuff.js';
 import { neigh_xmit } from '../core/neighbour.js';
 import { netif_rx } from '../core/dev.js';
-import { NET_XMIT_CN, NET_XMIT_SUCCESS } from '../core/netdevice.js';
+import { NET_XMIT_CN } from '../core/netdevice.js';
 import * as E from '../../uapi/errno.js';
 import { ETH_P_IP } from '../../uapi/if.js';
 import { csum_fold, csum_partial } from '../../wire/checksum.js';
@@ -186,7 +186,7 @@ function net_xmit_eval(rc: number): number {
 /**
  * ip_local_out() (__ip_local_out + dst_output): send a datagram whose header is built and whose
  * route is skb.dst. Sets the total length, recomputes the checksum, counts OutRequests.
- * Returns 0 or a negative errno (-ENOBUFS when a queue dropped it).
+ * Returns 0, a negative errno, or NET_XMIT_DROP when a queue dropped it.
  */
 export function ip_local_out(net: Net, sk: Sock | null, skb: SkBuff): number {
   const h = skb.head;
@@ -296,7 +296,9 @@ export function ip_finish_output2(net: Net, sk: Sock | null, skb: SkBuff): numbe
   const daddr = ((h[o + 16] << 24) | (h[o + 17] << 16) | (h[o + 18] << 8) | h[o + 19]) >>> 0;
   const rc = neigh_xmit(dev, rt_nexthop(rt, daddr), skb);
   if (rc < 0) return rc;
-  return net_xmit_eval(rc) === NET_XMIT_SUCCESS ? 0 : -E.ENOBUFS;
+  // A queue's verdict goes back up as it is (net_xmit_eval: congestion is not an error): the
+  // datagram paths make -ENOBUFS of it (ip_send_skb), TCP backs off (tcp_transmit_skb).
+  return net_xmit_eval(rc);
 }
 
 /** What ip_queue_xmit needs from the transport to send one segment. */

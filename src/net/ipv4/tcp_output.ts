@@ -368,7 +368,8 @@ export function tcp_select_initial_window(
   space = Math.min(out.window_clamp, space);
   if (space > mss) space = Math.floor(space / mss) * mss;
   if (net.ipv4!.sysctl_tcp_workaround_signed_windows) out.rcv_wnd = Math.min(space, MAX_TCP_WINDOW);
-  else out.rcv_wnd = space;
+  // The SYN and SYN-ACK window field is never scaled: offer at most 64 KiB to start with.
+  else out.rcv_wnd = Math.min(space, 65535);
   if (init_rcv_wnd) out.rcv_wnd = Math.min(out.rcv_wnd, init_rcv_wnd * mss);
   out.rcv_wscale = 0;
   if (wscale_ok) {
