@@ -1279,9 +1279,9 @@ export function tcp_get_info(tp: TcpSock): Uint8Array {
   u32(156, tp.data_segs_out);
   // tcp_get_info_chrono_stats(): busy time is all three chronographs together.
   const chrono = tcp_chrono_stats(tp);
-  u64(168, jiffies_to_usecs(chrono[0] + chrono[1] + chrono[2]));
-  u64(176, jiffies_to_usecs(chrono[1]));
-  u64(184, jiffies_to_usecs(chrono[2]));
+  u64(168, chrono[0] + chrono[1] + chrono[2]);
+  u64(176, chrono[1]);
+  u64(184, chrono[2]);
   u32(192, tp.delivered);
   u32(196, tp.delivered_ce);
   u64(200, tp.bytes_sent);

@@ -84,9 +84,12 @@ import {
   ICSK_ACK_SCHED,
   ICSK_TIME_RETRANS,
   ICSK_TIME_PROBE0,
+  ICSK_TIME_LOSS_PROBE,
+  ICSK_TIME_REO_TIMEOUT,
   FLAG_DATA,
   FLAG_WIN_UPDATE,
   FLAG_DATA_ACKED,
+  FLAG_DATA_SACKED,
   FLAG_RETRANS_DATA_ACKED,
   FLAG_SYN_ACKED,
   FLAG_SLOWPATH,
@@ -144,6 +147,11 @@ import {
   tcp_send_active_reset,
   tcp_current_mss,
   tcp_send_synack,
+  tcp_chrono_stop,
+  TCP_CHRONO_BUSY,
+  TCP_CHRONO_SNDBUF_LIMITED,
+  tcp_schedule_loss_probe,
+  tcp_rto_delta_us,
 } from './tcp_output.js';
 import {
   tcp_set_state,
@@ -647,16 +655,36 @@ export function tcp_rearm_rto(tp: TcpSock): void {
     return;
   }
   let rto = tp.icsk_rto;
-  // Offset the timer by the time the head has already been in flight (RFC 6298 §5.3 relaxed).
-  const head = tcp_rtx_queue_head(tp);
-  if (head && tp.icsk_pending !== ICSK_TIME_PROBE0) {
-    const sent = TCP_SKB_CB(head).tcp_tstamp;
-    const delta_us = tcp_clock_us(tp.sk_net) - sent;
-    const delta = Math.floor(delta_us / 4000);
-    if (sent && delta > 0 && rto > delta) rto -= delta;
-  }
-  tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tcp_clamp_rto_to_user_timeout(tp, rto));
+  // After a loss probe (or reordering timer), the RTO still counts from the oldest segment's send.
+  if (tp.icsk_pending === ICSK_TIME_LOSS_PROBE || tp.icsk_pending === ICSK_TIME_REO_TIMEOUT)
+    rto = usecs_to_jiffies(Math.max(tcp_rto_delta_us(tp), 1));
+  tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, rto);
 }
+
+/** tcp_set_xmit_timer(): after an ACK, the loss probe if one is due, else the RTO. */
+function tcp_set_xmit_timer(tp: TcpSock): void {
+  if (!tcp_schedule_loss_probe(tp, true)) tcp_rearm_rto(tp);
+}
+
+/** tcp_process_tlp_ack(): was the loss probe answered — and did it repair a loss? */
+function tcp_process_tlp_ack(tp: TcpSock, ack: number, flag: number): void {
+  if (before(ack, tp.tlp_high_seq)) return;
+  if (!tp.tlp_retrans) {
+    // The probe was new data, now acknowledged.
+    tp.tlp_high_seq = 0;
+  } else if (after(ack, tp.tlp_high_seq)) {
+    // The ACK advances past the probe: there was a loss, so reduce cwnd.
+    tcp_init_cwnd_reduction(tp);
+    tcp_set_ca_state(tp, TCP_CA_CWR);
+    tcp_end_cwnd_reduction(tp);
+    tcp_try_to_open(tp);
+    NET_INC_STATS(tp.sk_net, MIB_TCPLOSSPROBERECOVERY);
+  } else if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DATA_SACKED))) {
+    // A pure duplicate ACK: both the original and the probe arrived; no loss.
+    tp.tlp_high_seq = 0;
+  }
+}
+const MIB_TCPLOSSPROBERECOVERY = MIB('TCPLossProbeRecovery');
 
 /** tcp_clamp_rto_to_user_timeout(). */
 export function tcp_clamp_rto_to_user_timeout(tp: TcpSock, rto = tp.icsk_rto): number {
@@ -751,6 +779,7 @@ function tcp_clean_rtx_queue(
     tp.queue_shrunk = true;
   }
   if (between(tp.snd_up, prior_snd_una, tp.snd_una)) tp.snd_up = tp.snd_una;
+  if (!tcp_rtx_queue_head(tp)) tcp_chrono_stop(tp, TCP_CHRONO_BUSY);
   if (flag & FLAG_ACKED) flag |= FLAG_SET_XMIT_TIMER_LOCAL;
   out.rtt_us = first_ackt ? now_us - first_ackt : -1;
   out.acked = pkts_acked;
@@ -813,6 +842,7 @@ function tcp_init_undo(tp: TcpSock): void {
 /** tcp_init_cwnd_reduction(). */
 function tcp_init_cwnd_reduction(tp: TcpSock): void {
   tp.high_seq = tp.snd_nxt;
+  tp.tlp_high_seq = 0;
   tp.snd_cwnd_cnt = 0;
   tp.prior_cwnd = tp.snd_cwnd;
   tp.prr_delivered = 0;
@@ -1065,6 +1095,7 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
   tp.rcv_tstamp = tcp_jiffies32(tp.sk_net);
   if (!prior_packets) {
     tcp_ack_probe(tp);
+    if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
     return 1;
   }
   const out = clean_out;
@@ -1081,7 +1112,8 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP))) num_dupack = 1;
     rexmit = tcp_fastretrans_alert(tp, num_dupack, flag);
   }
-  if (flag & FLAG_ACKED) tcp_rearm_rto(tp);
+  if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
+  if (flag & FLAG_ACKED) tcp_set_xmit_timer(tp);
   const delivered = tp.delivered - prior_delivered;
   tcp_cong_control(tp, ack, delivered, flag);
   if (rexmit) tcp_xmit_retransmit_queue(tp);
@@ -1595,12 +1627,12 @@ function tcp_urg(tp: TcpSock, skb: SkBuff): void {
 
 /** tcp_check_space(): writers waiting for room are woken once ACKs freed some. */
 function tcp_check_space(tp: TcpSock): void {
-  if (tp.queue_shrunk) {
-    tp.queue_shrunk = false;
-    if (tp.sk_socket && tp.sk_socket.flags & (1 << S.SOCK_NOSPACE)) {
-      tcp_sndbuf_expand_if_needed(tp);
-      tp.sk_write_space(tp);
-    }
+  const sock = tp.sk_socket;
+  if (sock && sock.flags & (1 << S.SOCK_NOSPACE)) {
+    // tcp_new_space().
+    tcp_sndbuf_expand_if_needed(tp);
+    tp.sk_write_space(tp);
+    if (!(sock.flags & (1 << S.SOCK_NOSPACE))) tcp_chrono_stop(tp, TCP_CHRONO_SNDBUF_LIMITED);
   }
 }
 

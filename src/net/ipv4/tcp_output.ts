@@ -22,7 +22,16 @@ import { IFF_LOOPBACK } from '../../uapi/if.js';
 import { IPPROTO_TCP, IP_PMTUDISC_DO, IP_PMTUDISC_PROBE, IP_PMTUDISC_WANT } from '../../uapi/in.js';
 import * as E from '../../uapi/errno.js';
 import { HZ, NSEC_PER_JIFFY } from '../../kernel/time.js';
-import { TCPHDR_ACK, TCPHDR_FIN, TCPHDR_PSH, TCPHDR_RST, TCPHDR_SYN, TCPHDR_URG } from '../../uapi/tcp.js';
+import {
+  TCPHDR_ACK,
+  TCPHDR_FIN,
+  TCPHDR_PSH,
+  TCPHDR_RST,
+  TCPHDR_SYN,
+  TCPHDR_URG,
+  TCP_CA_Open,
+  TCP_CA_CWR,
+} from '../../uapi/tcp.js';
 import {
   TcpSock,
   RequestSock,
@@ -60,6 +69,7 @@ import {
   TCP_RESOURCE_PROBE_INTERVAL,
   ICSK_TIME_RETRANS,
   ICSK_TIME_PROBE0,
+  ICSK_TIME_LOSS_PROBE,
   ICSK_ACK_SCHED,
   ICSK_ACK_TIMER,
   ICSK_ACK_PUSHED,
@@ -99,6 +109,7 @@ const MIB_TCPWANTZEROWINDOWADV = linux_mib_index('TCPWantZeroWindowAdv');
 const MIB_TCPTOZEROWINDOWADV = linux_mib_index('TCPToZeroWindowAdv');
 const MIB_TCPFROMZEROWINDOWADV = linux_mib_index('TCPFromZeroWindowAdv');
 const MIB_TCPORIGDATASENT = linux_mib_index('TCPOrigDataSent');
+const MIB_TCPLOSSPROBES = linux_mib_index('TCPLossProbes');
 const MIB_TCPSYNRETRANS = linux_mib_index('TCPSynRetrans');
 const MIB_TCPWINPROBE = linux_mib_index('TCPWinProbe');
 const MIB_TCPRETRANSFAIL = linux_mib_index('TCPRetransFail');
@@ -1005,9 +1016,81 @@ export function tcp_write_xmit(sk: TcpSock, mss_now: number, nonagle: number, pu
   if (sent_pkts || is_cwnd_limited) tcp_cwnd_validate(sk, is_cwnd_limited);
   if (sent_pkts) {
     if (tcp_in_cwnd_reduction(sk)) sk.prr_out += sent_pkts;
+    // Send one loss probe per tail loss episode.
+    if (push_one !== 2) tcp_schedule_loss_probe(sk, false);
     return false;
   }
   return !sk.packets_out && !!tcp_send_head(sk);
+}
+
+// ——— Tail Loss Probe (RFC 8985 §7) ————————————————————————————————————————————————————
+
+/** tcp_rto_delta_us(): how far in the future the RTO of the oldest segment is. */
+export function tcp_rto_delta_us(sk: TcpSock): number {
+  const skb = tcp_rtx_queue_head(sk);
+  const rto_us = (sk.icsk_rto * 1_000_000) / HZ;
+  if (!skb) return rto_us;
+  return TCP_SKB_CB(skb).tcp_tstamp + rto_us - tcp_clock_us(sk.sk_net);
+}
+
+/**
+ * tcp_schedule_loss_probe(): for a SACK connection in Open or CWR, probe the tail after two
+ * RTTs (plus the minimum RTO when a single segment is out, to cover a delayed ACK), or at the
+ * RTO if that comes first.
+ */
+export function tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: boolean): boolean {
+  const early_retrans = sk.sk_net.ipv4!.sysctl_tcp_early_retrans;
+  if (
+    (early_retrans !== 3 && early_retrans !== 4) ||
+    !sk.packets_out ||
+    !sk.rx_opt.sack_ok ||
+    (sk.icsk_ca_state !== TCP_CA_Open && sk.icsk_ca_state !== TCP_CA_CWR)
+  )
+    return false;
+  let timeout: number;
+  if (sk.srtt_us) {
+    let timeout_us = sk.srtt_us >>> 2;
+    if (sk.packets_out === 1) timeout_us += (sk.icsk_rto_min * 1_000_000) / HZ;
+    else timeout_us += TCP_TIMEOUT_MIN_US;
+    timeout = usecs_to_jiffies(timeout_us);
+  } else timeout = TCP_TIMEOUT_INIT;
+  const rto_delta_us = advancing_rto ? (sk.icsk_rto * 1_000_000) / HZ : tcp_rto_delta_us(sk);
+  if (rto_delta_us > 0) timeout = Math.min(timeout, usecs_to_jiffies(rto_delta_us));
+  tcp_reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout);
+  return true;
+}
+/** TCP_TIMEOUT_MIN_US: 2 ms. */
+const TCP_TIMEOUT_MIN_US = 2000;
+
+/**
+ * tcp_send_loss_probe(): the probe timer fired. Send new data if the window allows, else
+ * retransmit the last segment; one probe is outstanding at a time (tlp_high_seq).
+ */
+export function tcp_send_loss_probe(sk: TcpSock): void {
+  const mss = tcp_current_mss(sk);
+  let sent = false;
+  if (!sk.tlp_high_seq) {
+    sk.tlp_retrans = 0;
+    const head = tcp_send_head(sk);
+    if (head && tcp_snd_wnd_test(sk, head, mss)) {
+      const pcount = sk.packets_out;
+      tcp_write_xmit(sk, mss, TCP_NAGLE_OFF, 2);
+      sent = sk.packets_out > pcount;
+    } else {
+      const skb = sk.tcp_rtx_queue.peek_tail();
+      if (skb && !__tcp_retransmit_skb(sk, skb)) {
+        sk.tlp_retrans = 1;
+        sent = true;
+      }
+    }
+    if (sent) {
+      // Record snd_nxt for loss detection; restart the RTO from now.
+      sk.tlp_high_seq = sk.snd_nxt;
+      NET_INC_STATS(sk.sk_net, MIB_TCPLOSSPROBES);
+      sk.icsk_pending = 0;
+    }
+  }
+  tcp_rearm_rto(sk);
 }
 
 // ——— chronographs (tcp_chrono_*) ————————————————————————————————————————————————————
@@ -1018,9 +1101,13 @@ export const TCP_CHRONO_BUSY = 1;
 export const TCP_CHRONO_RWND_LIMITED = 2;
 export const TCP_CHRONO_SNDBUF_LIMITED = 3;
 
-/** tcp_chrono_set(): close the running chronograph into its total and start `new_type`. */
+/**
+ * tcp_chrono_set(): close the running chronograph into its total and start `new_type`. The
+ * chronographs count microseconds of the world clock where the kernel counts jiffies (see
+ * docs/differences.md): the same quantities without a 1/HZ granularity.
+ */
 function tcp_chrono_set(tp: TcpSock, new_type: number): void {
-  const now = tcp_jiffies32(tp.sk_net);
+  const now = tcp_clock_us(tp.sk_net);
   const old = tp.chrono_type;
   if (old > TCP_CHRONO_UNSPEC) tp.chrono_stat[old - 1] += now - tp.chrono_start;
   tp.chrono_start = now;
@@ -1042,7 +1129,7 @@ export function tcp_chrono_stop(sk: TcpSock, type: number): void {
 export function tcp_chrono_stats(tp: TcpSock): [number, number, number] {
   const stats: [number, number, number] = [tp.chrono_stat[0]!, tp.chrono_stat[1]!, tp.chrono_stat[2]!];
   if (tp.chrono_type > TCP_CHRONO_UNSPEC)
-    stats[tp.chrono_type - 1] += tcp_jiffies32(tp.sk_net) - tp.chrono_start;
+    stats[tp.chrono_type - 1] += tcp_clock_us(tp.sk_net) - tp.chrono_start;
   return stats;
 }
 
@@ -1451,6 +1538,8 @@ export function __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff): number {
     sk.total_retrans++;
     sk.bytes_retrans += skb.len;
   } else NET_INC_STATS(sk.sk_net, MIB_TCPRETRANSFAIL);
+  // No RTT sample from a timestamp of a transmission that may not have happened.
+  cb.sacked |= TCPCB_EVER_RETRANS;
   return err;
 }
 

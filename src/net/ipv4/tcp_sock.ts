@@ -513,6 +513,9 @@ export class TcpSock extends InetSock {
   connect_waiting = false;
   /** tcp_cwnd_validate(): the end of the window whose usage is being tracked. */
   cwnd_usage_seq = 0;
+  /** TLP: snd_nxt when the loss probe went out (0: none outstanding), and whether it was a retransmission. */
+  tlp_high_seq = 0;
+  tlp_retrans = 0;
   /** Proportional rate reduction counters. */
   prr_out = 0;
   prr_delivered = 0;

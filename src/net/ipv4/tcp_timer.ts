@@ -26,6 +26,7 @@ import {
   TCP_TIMEOUT_INIT,
   ICSK_TIME_RETRANS,
   ICSK_TIME_PROBE0,
+  ICSK_TIME_LOSS_PROBE,
   ICSK_ACK_TIMER,
   TCPCB_LOST,
   TCPCB_SACKED_ACKED,
@@ -54,6 +55,7 @@ import {
   tcp_retransmit_skb,
   tcp_reset_xmit_timer,
   tcp_send_probe0,
+  tcp_send_loss_probe,
   tcp_send_active_reset,
   tcp_write_wakeup,
   MIB_KEEPALIVE,
@@ -163,6 +165,7 @@ function tcp_enter_loss(tp: TcpSock): void {
   tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
   tcp_set_ca_state(tp, TCP_CA_Loss);
   tp.high_seq = tp.snd_nxt;
+  tp.tlp_high_seq = 0;
   tp.frto = 0;
   void new_recovery;
 }
@@ -262,6 +265,11 @@ function tcp_probe_timer(tp: TcpSock): void {
 export function tcp_retransmit_timer_fn(tp: TcpSock): void {
   if (tp.sk_state === TCP_CLOSE || tp.sk_state === TCP_LISTEN || !tp.icsk_pending) return;
   const event = tp.icsk_pending;
+  if (event === ICSK_TIME_LOSS_PROBE) {
+    // The probe clears icsk_pending itself once sent, so that the RTO restarts from now.
+    tcp_send_loss_probe(tp);
+    return;
+  }
   tp.icsk_pending = 0;
   if (event === ICSK_TIME_RETRANS) tcp_retransmit_timer(tp);
   else if (event === ICSK_TIME_PROBE0) tcp_probe_timer(tp);
