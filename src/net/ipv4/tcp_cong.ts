@@ -6,6 +6,7 @@ import * as E from '../../uapi/errno.js';
 import { TcpSock, tcp_in_slow_start, type TcpCongestionOps } from './tcp_sock.js';
 import { tcp_ca_names } from './ipv4_init.js';
 import { tcp_is_cwnd_limited } from './tcp_output.js';
+import { cubictcp } from './tcp_cubic.js';
 
 const tcp_cong_list = new Map<string, TcpCongestionOps>();
 
@@ -67,9 +68,15 @@ export const tcp_reno: TcpCongestionOps = {
   undo_cwnd: tcp_reno_undo_cwnd,
 };
 
-/** Register the built-in congestion controls (once per process). */
+/** Register the built-in congestion controls (once per process): Reno and CUBIC. */
 export function TCP_ca_names_register(): void {
   if (!tcp_cong_list.has('reno')) tcp_register_congestion_control(tcp_reno);
+  if (!tcp_cong_list.has('cubic')) tcp_register_congestion_control(cubictcp);
+}
+
+/** tcp_ca_event(): tell the congestion control about a transmit-side event. */
+export function tcp_ca_event(tp: TcpSock, event: number): void {
+  tp.icsk_ca_ops.cwnd_event?.(tp, event);
 }
 
 /** tcp_assign_congestion_control(): the namespace's default (reno when it is not built in). */

@@ -745,6 +745,7 @@ function tcp_clean_rtx_queue(
 ): number {
   let flag = 0;
   let first_ackt = 0;
+  let last_ackt = 0;
   let pkts_acked = 0;
   const now_us = tcp_clock_us(tp.sk_net);
   tp.tcp_mstamp = now_us;
@@ -763,7 +764,10 @@ function tcp_clean_rtx_queue(
       if (sacked & TCPCB_SACKED_RETRANS) tp.retrans_out -= acked_pcount;
       flag |= FLAG_RETRANS_DATA_ACKED;
     } else if (!(sacked & TCPCB_SACKED_ACKED)) {
-      if (!first_ackt && scb.tcp_tstamp) first_ackt = scb.tcp_tstamp;
+      if (scb.tcp_tstamp) {
+        last_ackt = scb.tcp_tstamp;
+        if (!first_ackt) first_ackt = last_ackt;
+      }
       if (!(sacked & TCPCB_SACKED_ACKED)) flag |= FLAG_ORIG_SACK_ACKED;
     }
     if (sacked & TCPCB_LOST) tp.lost_out -= acked_pcount;
@@ -782,7 +786,11 @@ function tcp_clean_rtx_queue(
   if (!tcp_rtx_queue_head(tp)) tcp_chrono_stop(tp, TCP_CHRONO_BUSY);
   if (flag & FLAG_ACKED) flag |= FLAG_SET_XMIT_TIMER_LOCAL;
   out.rtt_us = first_ackt ? now_us - first_ackt : -1;
+  // The RTT of the last segment acknowledged: what congestion control samples (ca_rtt_us).
+  const ca_rtt_us = last_ackt ? now_us - last_ackt : -1;
   out.acked = pkts_acked;
+  if (pkts_acked && tp.icsk_ca_ops.pkts_acked)
+    tp.icsk_ca_ops.pkts_acked(tp, pkts_acked, flag & FLAG_RETRANS_DATA_ACKED ? -1 : ca_rtt_us);
   // Reno: an ACK of new data fills the hole the duplicate ACKs were counting around.
   if (pkts_acked) tcp_remove_reno_sacks(tp, pkts_acked);
   tp.delivered += pkts_acked;

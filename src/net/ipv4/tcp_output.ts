@@ -94,6 +94,8 @@ import {
   tcp_skb_pcount,
 } from './tcp_sock.js';
 import { inet_csk_reset_xmit_timer, inet_csk_clear_xmit_timer } from './inet_connection_sock.js';
+import { tcp_ca_event } from './tcp_cong.js';
+import { CA_EVENT_TX_START, CA_EVENT_CWND_RESTART } from './tcp_cubic.js';
 import {
   TCP_INC_STATS,
   NET_INC_STATS,
@@ -600,6 +602,7 @@ export function tcp_transmit_skb(
 /** tcp_event_data_sent(). */
 function tcp_event_data_sent(sk: TcpSock): void {
   const now = tcp_jiffies32(sk.sk_net);
+  if (tcp_packets_in_flight(sk) === 0) tcp_ca_event(sk, CA_EVENT_TX_START);
   // If it is a reply for ato after last received packet, enter pingpong mode.
   if (now - sk.icsk_ack.lrcvtime < sk.icsk_ack.ato) inet_csk_inc_pingpong_cnt(sk);
   sk.lsndtime = now;
@@ -718,6 +721,35 @@ export function tcp_skb_entail(sk: TcpSock, skb: SkBuff): void {
   tcp_add_write_queue_tail(sk, skb);
   sk.sk_wmem_queued += skb.truesize;
   if (sk.nonagle & TCP_NAGLE_PUSH) sk.nonagle &= ~TCP_NAGLE_PUSH;
+  tcp_slow_start_after_idle_check(sk);
+}
+
+/**
+ * tcp_slow_start_after_idle_check() (RFC 5681 §4.1, RFC 7661): after an idle period longer than
+ * the RTO, the congestion window restarts from the initial window, halved per RTO idle.
+ */
+function tcp_slow_start_after_idle_check(sk: TcpSock): void {
+  if (!sk.sk_net.ipv4!.sysctl_tcp_slow_start_after_idle || sk.packets_out) return;
+  const delta = tcp_jiffies32(sk.sk_net) - sk.lsndtime;
+  if (delta > sk.icsk_rto) tcp_cwnd_restart(sk, delta);
+}
+
+/** tcp_cwnd_restart(). */
+function tcp_cwnd_restart(sk: TcpSock, delta: number): void {
+  const rt = sk.sk_dst_cache as (Rtable & { initcwnd_metric?: number }) | null;
+  let restart_cwnd = (rt && rt.initcwnd_metric) || 10;
+  let cwnd = sk.snd_cwnd;
+  tcp_ca_event(sk, CA_EVENT_CWND_RESTART);
+  // tcp_current_ssthresh().
+  sk.snd_ssthresh =
+    sk.icsk_ca_state >= 2 /* CWR */
+      ? sk.snd_ssthresh
+      : Math.max(sk.snd_ssthresh, ((sk.snd_cwnd >>> 1) + (sk.snd_cwnd >>> 2)) >>> 0);
+  restart_cwnd = Math.min(restart_cwnd, cwnd);
+  while ((delta -= sk.icsk_rto) > 0 && cwnd > restart_cwnd) cwnd >>>= 1;
+  sk.snd_cwnd = Math.max(cwnd, restart_cwnd);
+  sk.snd_cwnd_stamp = tcp_jiffies32(sk.sk_net);
+  sk.snd_cwnd_used = 0;
 }
 
 /** tcp_event_new_data_sent(): the segment moves from the write queue to the rtx queue. */
