@@ -90,35 +90,26 @@ test('zero window: the reader stops, the sender blocks and probes, and resumes w
   tb.close(s);
 });
 
-test(
-  'a receiver out of memory (SO_RCVBUF lowered on an open connection) advertises a zero window',
-  {
-    todo:
-      'usernet keeps advertising the old window (47 << 10) while tcp_data_queue drops every segment ' +
-      'for lack of receive memory; Linux sends a zero window (tcp_select_window, ICSK_ACK_NOMEM) ' +
-      'and the sender probes',
-  },
-  async () => {
-    // Linux 6.18 over a veth, SO_RCVBUF 16384 set after accept(), the peer writing: after 3 s
-    // the receiver's tcpi_rcv_wnd is 0 and the sender's tcpi_snd_wnd is 0 (backoff growing).
-    const { w, ta, tb } = pair(47, { delay: 10 });
-    const l = listenOn(tb, '10.0.0.2', 80);
-    const { c, s } = await connectPair(ta, tb, l, '10.0.0.2', 80);
-    tb.setsockopt(s, SOL_SOCKET, SO_RCVBUF, 16384);
-    const data = pattern(1 << 20, 47);
-    const writer = writeAll(ta, c, data);
-    await sleep(w, 3_000);
-    assert.equal(info(tb, s).tcpi_rcv_wnd, 0, 'the receiver advertises a zero window');
-    assert.equal(info(ta, c).tcpi_snd_wnd, 0, 'the sender sees it');
-    // Draining the receiver must bring the transfer to an end well before any retransmission
-    // timeout gives up.
-    const t = w.now();
-    const got = await readN(tb, s, data.length);
-    await writer;
-    assert.ok(Buffer.from(got).equals(Buffer.from(data)));
-    assert.ok(w.now() - t < 60_000, `drained in ${w.now() - t} ms`);
-  },
-);
+test('a receiver out of memory (SO_RCVBUF lowered on an open connection) advertises a zero window', async () => {
+  // Linux 6.18 over a veth, SO_RCVBUF 16384 set after accept(), the peer writing: after 3 s
+  // the receiver's tcpi_rcv_wnd is 0 and the sender's tcpi_snd_wnd is 0 (backoff growing).
+  const { w, ta, tb } = pair(47, { delay: 10 });
+  const l = listenOn(tb, '10.0.0.2', 80);
+  const { c, s } = await connectPair(ta, tb, l, '10.0.0.2', 80);
+  tb.setsockopt(s, SOL_SOCKET, SO_RCVBUF, 16384);
+  const data = pattern(1 << 20, 47);
+  const writer = writeAll(ta, c, data);
+  await sleep(w, 3_000);
+  assert.equal(info(tb, s).tcpi_rcv_wnd, 0, 'the receiver advertises a zero window');
+  assert.equal(info(ta, c).tcpi_snd_wnd, 0, 'the sender sees it');
+  // Draining the receiver must bring the transfer to an end well before any retransmission
+  // timeout gives up.
+  const t = w.now();
+  const got = await readN(tb, s, data.length);
+  await writer;
+  assert.ok(Buffer.from(got).equals(Buffer.from(data)));
+  assert.ok(w.now() - t < 60_000, `drained in ${w.now() - t} ms`);
+});
 
 test('listen backlog: backlog + 1 children wait for accept; further SYNs are dropped and retried', async () => {
   // Linux 6.18, listen(fd, 2) on lo and five non-blocking connects one after another: states
@@ -305,44 +296,26 @@ test('TIME_WAIT reuse on loopback: tcp_tw_reuse=2 lets connect() take a TIME_WAI
   assert.deepEqual(tableLines(h), [LISTEN, TW]);
 });
 
-test(
-  'TIME_WAIT reuse works for connections made in the first second of the world too',
-  {
-    todo:
-      'tcp_twsk_unique() sees tw_ts_recent_stamp == 0 and refuses: ts_recent_stamp is ' +
-      'ktime_get_seconds(), which is 0 during the first virtual second, and 0 means "no timestamp"',
-  },
-  async () => {
-    const { w, h, once } = loopbackReuse(48);
-    assert.equal(await once(), '40000');
-    await sleep(w, 1_100);
-    assert.equal(await once(), '40000', 'reused');
-    assert.deepEqual(tableLines(h), [LISTEN, TW]);
-  },
-);
+test('TIME_WAIT reuse works for connections made in the first second of the world too', async () => {
+  const { w, h, once } = loopbackReuse(48);
+  assert.equal(await once(), '40000');
+  await sleep(w, 1_100);
+  assert.equal(await once(), '40000', 'reused');
+  assert.deepEqual(tableLines(h), [LISTEN, TW]);
+});
 
-test(
-  'after a TIME_WAIT reuse the port stays bound: the new TIME_WAIT holds it in turn',
-  {
-    todo:
-      'inet_hash_connect() kills the recycled TIME_WAIT sock (emptying and deleting the bind ' +
-      'bucket) before inet_bind_hash() puts the new sock in that bucket, so the port drops out ' +
-      'of bhash and the next connect() skips __inet_check_established: two entries for one ' +
-      '4-tuple. Linux binds first, then inet_twsk_bind_unhash()',
-  },
-  async () => {
-    const { w, h, once } = loopbackReuse(49);
-    await sleep(w, 5_000);
-    assert.equal(await once(), '40000');
-    await sleep(w, 1_100);
-    assert.equal(await once(), '40000', 'reused');
-    assert.deepEqual(boundPorts(h), [80, 40000], 'the new TIME_WAIT holds port 40000 in the bind hash');
-    h.sysctl.write('net.ipv4.tcp_tw_reuse', 0);
-    await sleep(w, 1_100);
-    assert.equal(await once(), 'EADDRNOTAVAIL');
-    assert.deepEqual(tableLines(h), [LISTEN, TW]);
-  },
-);
+test('after a TIME_WAIT reuse the port stays bound: the new TIME_WAIT holds it in turn', async () => {
+  const { w, h, once } = loopbackReuse(49);
+  await sleep(w, 5_000);
+  assert.equal(await once(), '40000');
+  await sleep(w, 1_100);
+  assert.equal(await once(), '40000', 'reused');
+  assert.deepEqual(boundPorts(h), [80, 40000], 'the new TIME_WAIT holds port 40000 in the bind hash');
+  h.sysctl.write('net.ipv4.tcp_tw_reuse', 0);
+  await sleep(w, 1_100);
+  assert.equal(await once(), 'EADDRNOTAVAIL');
+  assert.deepEqual(tableLines(h), [LISTEN, TW]);
+});
 
 test('TIME_WAIT reuse with tcp_tw_reuse=2 is for loopback only', async () => {
   const { w, a, ta, tb } = pair(46);

@@ -37,6 +37,8 @@ export class InetHashinfo {
   secret: number;
   /** Socks in TIME_WAIT (tw_count of the death row). */
   tw_count = 0;
+  /** table_perturb of __inet_hash_connect(), by slot (filled on first use). */
+  table_perturb = new Map<number, number>();
   constructor(secret: number) {
     this.secret = secret;
   }
@@ -389,6 +391,19 @@ function inet_csk_find_open_port(sk: TcpSock, h: InetHashinfo): InetBindBucket |
   return null;
 }
 
+/** INET_TABLE_PERTURB_SIZE: slots of table_perturb (1 << INET_TABLE_PERTURB_SHIFT). */
+const INET_TABLE_PERTURB_SIZE = 1 << 16;
+
+/**
+ * table_perturb[index]: Linux fills the table with random bytes once (get_random_sleepable_once);
+ * here each slot gets its random start when first used, from the kernel's seeded PRNG.
+ */
+function table_perturb_get(h: InetHashinfo, net: Net, index: number): number {
+  let v = h.table_perturb.get(index);
+  if (v === undefined) h.table_perturb.set(index, (v = net.kernel.prandom.get_random_u32()));
+  return v;
+}
+
 /** What __inet_check_established decides for a candidate 4-tuple. */
 export type TwUniqueFn = (sk: TcpSock, tw: InetTimewaitSock) => boolean;
 
@@ -429,28 +444,42 @@ export function inet_hash_connect(
     return 0;
   }
   const [low, high] = inet_get_local_port_range(net);
-  const remaining = high - low + 1;
+  let remaining = high + 1 - low;
+  if (remaining > 1) remaining &= ~1;
   const port_offset = secure_ipv4_port_ephemeral(net, sk.inet_rcv_saddr, sk.inet_daddr, sk.inet_dport);
-  let offset = (port_offset + (h.tw_count & 0)) % remaining;
+  // RFC 6056 algorithm 4 ("double-hash"): the search starts at the destination's hash plus a
+  // perturbation that moves on after every connection, so a reconnect to the same peer gets
+  // another port.
+  const index = port_offset & (INET_TABLE_PERTURB_SIZE - 1);
+  let offset = ((table_perturb_get(h, net, index) + port_offset) >>> 0) % remaining;
+  // In the first pass we try ports of `low`'s parity; inet_csk_get_port() does the opposite.
   offset &= ~1;
   for (let pass = 0; pass < 2; pass++) {
     let port = low + offset;
     for (let i = 0; i < remaining; i += 2, port += 2) {
       if (port > high) port -= remaining;
+      let recycled: InetTimewaitSock | null = null;
       let tb = h.bhash.get(port);
       if (tb) {
         // A port bound with bind() is never shared with connect().
         if (tb.fastreuse >= 0 || tb.fastreuseport >= 0) continue;
         const r = check_established(sk, port, twsk_unique);
         if (!r.ok) continue;
-        if (r.tw) kill_tw(r.tw);
+        recycled = r.tw;
       } else {
         tb = inet_bind_bucket_create(h, port);
         tb.fastreuse = -1;
         tb.fastreuseport = -1;
       }
+      // A little randomness for the next port to this destination: on low contention the
+      // step is random, on high contention it is the distance just searched.
+      const step = Math.max(i, net.kernel.prandom.get_random_u32_below(8) * 2);
+      h.table_perturb.set(index, (table_perturb_get(h, net, index) + step + 2) >>> 0);
+      // The new socket takes the port before a recycled TIME_WAIT sock lets go of it, so that
+      // the bucket stays in the bind hash (inet_bind_hash, then inet_twsk_bind_unhash).
       inet_bind_hash(sk, tb, port);
       sk.inet_sport = port;
+      if (recycled) kill_tw(recycled);
       inet_ehash_insert(net, sk);
       return 0;
     }

@@ -81,6 +81,7 @@ import {
   ICSK_ACK_PUSHED,
   ICSK_ACK_PUSHED2,
   ICSK_ACK_NOW,
+  ICSK_ACK_NOMEM,
   ICSK_ACK_SCHED,
   ICSK_TIME_RETRANS,
   ICSK_TIME_PROBE0,
@@ -119,6 +120,7 @@ import {
   tcp_full_space,
   tcp_in_slow_start,
   tcp_urg_mode,
+  ktime_get_seconds as ktime_get_seconds_net,
   keepalive_time_when,
   tcp_fin_time,
 } from './tcp_sock.js';
@@ -336,7 +338,7 @@ function th_seq(skb: SkBuff): number {
 // ——— PAWS and timestamps ——————————————————————————————————————————————————————————
 
 function ktime_get_seconds(tp: TcpSock): number {
-  return Math.floor(tp.sk_net.kernel.clock.now() / 1e9);
+  return ktime_get_seconds_net(tp.sk_net);
 }
 
 /** tcp_paws_check(). */
@@ -432,7 +434,7 @@ export function tcp_send_challenge_ack(tp: TcpSock): void {
   if (limit < 0x7fffffff) {
     let st = challenge.get(net);
     if (!st) challenge.set(net, (st = { stamp: 0, count: 0 }));
-    const now_s = Math.floor(net.kernel.clock.now() / 1e9);
+    const now_s = ktime_get_seconds_net(net);
     if (st.stamp !== now_s) {
       st.stamp = now_s;
       // Linux randomises the budget around the limit: limit/2 + random(limit).
@@ -1409,7 +1411,9 @@ function tcp_rfree(skb: SkBuff): void {
 
 /** tcp_try_rmem_schedule(): is there receive memory for `size` more bytes? */
 function tcp_try_rmem_schedule(tp: TcpSock, size: number): boolean {
-  return tp.sk_rmem_alloc + size <= tp.sk_rcvbuf || tp.sk_receive_queue.empty();
+  // Over the buffer already (nothing to prune here: no collapsing of queued skbs).
+  void size;
+  return tp.sk_rmem_alloc <= tp.sk_rcvbuf;
 }
 
 /** tcp_queue_rcv(). */
@@ -1536,7 +1540,8 @@ function out_of_window(tp: TcpSock, skb: SkBuff): void {
 
 function queue_and_out(tp: TcpSock, skb: SkBuff): void {
   if (!tcp_try_rmem_schedule(tp, skb.truesize)) {
-    tp.icsk_ack.pending |= ICSK_ACK_NOW;
+    // No memory: the ACK that goes at once advertises a zero window.
+    tp.icsk_ack.pending |= ICSK_ACK_NOMEM | ICSK_ACK_NOW;
     inet_csk_schedule_ack(tp);
     tp.sk_data_ready(tp);
     if (skb.len) {

@@ -32,6 +32,7 @@ import {
   tcp_clock_us,
   tcp_jiffies32,
   tcp_receive_window,
+  ktime_get_seconds,
   tcp_full_space,
   keepalive_time_when,
 } from './tcp_sock.js';
@@ -176,7 +177,7 @@ export function tcp_timewait_state_process(
   const tmp = new TcpOptionsReceived();
   let paws_reject = false;
   const rcv_nxt = tw.tw_rcv_nxt;
-  const now_s = Math.floor(tw.tw_net.kernel.clock.now() / 1e9);
+  const now_s = ktime_get_seconds(tw.tw_net);
   const doff = (skb.head[skb.transport_header + 12] >>> 4) * 4;
   if (doff > TCP_HDR_MIN && tw.tw_ts_recent_stamp) {
     tmp.tstamp_ok = 1;
@@ -289,7 +290,7 @@ export function tcp_check_req(
   const tmp = new TcpOptionsReceived();
   let paws_reject = false;
   const doff = (skb.head[skb.transport_header + 12] >>> 4) * 4;
-  const now_s = Math.floor(net.kernel.clock.now() / 1e9);
+  const now_s = ktime_get_seconds(net);
   if (doff > TCP_HDR_MIN) {
     tcp_parse_options(ipv4_sysctl(net), skb.head, skb.transport_header, tmp, false, false);
     if (tmp.saw_tstamp) {
@@ -479,7 +480,7 @@ function tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBu
   child.max_window = child.snd_wnd;
   if (child.rx_opt.tstamp_ok) {
     child.rx_opt.ts_recent = req.ts_recent;
-    child.rx_opt.ts_recent_stamp = Math.floor(net.kernel.clock.now() / 1e9);
+    child.rx_opt.ts_recent_stamp = ktime_get_seconds(net);
     child.tcp_header_len = TCP_HDR_MIN + TCPOLEN_TSTAMP_ALIGNED;
   } else {
     child.rx_opt.ts_recent_stamp = 0;

@@ -68,6 +68,7 @@ import {
   usecs_to_jiffies,
   TCP_RESOURCE_PROBE_INTERVAL,
   ICSK_TIME_RETRANS,
+  ICSK_ACK_NOMEM,
   ICSK_TIME_PROBE0,
   ICSK_TIME_LOSS_PROBE,
   ICSK_ACK_SCHED,
@@ -425,6 +426,13 @@ export function __tcp_select_window(sk: TcpSock): number {
 
 /** tcp_select_window(): the window field of a segment; never shrinks what was offered. */
 export function tcp_select_window(sk: TcpSock): number {
+  // The window is 0 when data was dropped for lack of memory.
+  if (sk.icsk_ack.pending & ICSK_ACK_NOMEM) {
+    sk.pred_flags = 0;
+    sk.rcv_wnd = 0;
+    sk.rcv_wup = sk.rcv_nxt;
+    return 0;
+  }
   const old_win = sk.rcv_wnd;
   const cur_win = tcp_receive_window(sk);
   let new_win = __tcp_select_window(sk);

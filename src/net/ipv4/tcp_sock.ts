@@ -173,6 +173,13 @@ export function tcp_clock_ms(net: Net): number {
   // reads it: 0 keeps meaning "not set" (retrans_stamp, rto_stamp) as in the kernel.
   return Math.floor(net.kernel.clock.now() / NSEC_PER_MSEC) + 1;
 }
+/**
+ * ktime_get_seconds(): whole seconds of the world clock, counted from 1 as a booted kernel's
+ * monotonic clock is never 0 when TCP reads it (a timestamp stamp of 0 means "none").
+ */
+export function ktime_get_seconds(net: Net): number {
+  return Math.floor(net.kernel.clock.now() / 1e9) + 1;
+}
 export function jiffies_to_usecs(j: number): number {
   return (j * 1_000_000) / HZ;
 }
