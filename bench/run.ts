@@ -4,13 +4,15 @@
 //   --json      one JSON array on stdout, one object per benchmark, nothing else on stdout
 //   --rounds N  timed rounds per benchmark (default 9, quick 3)
 //   --side S    run only one side, usernet or reference (for profiling; no ratio)
+//   --connections N  connections held open by tcp-memory (default 100000, quick 2000)
 //   name…       run only the benchmarks whose name contains one of these words
 //   --filter W  the same as naming W
 
 import { availableParallelism, cpus } from 'node:os';
-import { runBenchmark, table, type BenchResult } from './harness.js';
+import { runBenchmark, table, type BenchResult, type Benchmark } from './harness.js';
 import { unixStreamBenchmarks } from './unix_stream.js';
 import { udpBenchmarks } from './udp.js';
+import { tcpBenchmarks } from './tcp.js';
 
 interface Args {
   quick: boolean;
@@ -18,17 +20,18 @@ interface Args {
   rounds: number | null;
   only: 'usernet' | 'reference' | null;
   filters: string[];
+  connections: number | null;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `${msg}\nusage: node dist/bench/run.js [--quick] [--json] [--rounds N] [--side usernet|reference] [--filter W] [name…]\n`,
+    `${msg}\nusage: node dist/bench/run.js [--quick] [--json] [--rounds N] [--side usernet|reference] [--connections N] [--filter W] [name…]\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { quick: false, json: false, rounds: null, only: null, filters: [] };
+  const a: Args = { quick: false, json: false, rounds: null, only: null, filters: [], connections: null };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];
     if (s === '--quick') a.quick = true;
@@ -43,6 +46,12 @@ function parseArgs(argv: readonly string[]): Args {
       const v = s === '--side' ? argv[++i] : s.slice('--side='.length);
       if (v !== 'usernet' && v !== 'reference') usage(`--side wants usernet or reference, not ${v}`);
       a.only = v;
+    } else if (s === '--connections' || s.startsWith('--connections=')) {
+      const v = s === '--connections' ? argv[++i] : s.slice('--connections='.length);
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 10_000_000)
+        usage(`--connections wants a whole number from 1 to 10000000, not ${v}`);
+      a.connections = n;
     } else if (s === '--filter' || s.startsWith('--filter=')) {
       const v = s === '--filter' ? argv[++i] : s.slice('--filter='.length);
       if (!v) usage('--filter wants a word of a benchmark name');
@@ -61,27 +70,29 @@ async function main(): Promise<void> {
     throw err;
   });
   const args = parseArgs(process.argv.slice(2));
-  const cfg = { quick: args.quick };
-  let benches = [...unixStreamBenchmarks(cfg), ...udpBenchmarks(cfg)];
+  const cfg = { quick: args.quick, ...(args.connections !== null ? { connections: args.connections } : {}) };
+  let benches = [...unixStreamBenchmarks(cfg), ...udpBenchmarks(cfg), ...tcpBenchmarks(cfg)];
   if (args.filters.length) benches = benches.filter((b) => args.filters.some((f) => b.name.includes(f)));
   if (benches.length === 0) usage(`no benchmark matches ${args.filters.join(' ')}`);
   const rounds = args.rounds ?? (args.quick ? 3 : 9);
   const warmup = args.quick ? 1 : 2;
+  const roundsOf = (b: Benchmark): number => args.rounds ?? b.rounds ?? rounds;
+  const warmupOf = (b: Benchmark): number => b.warmup ?? warmup;
   const log = (line: string): void => {
     if (!args.json) process.stdout.write(line + '\n');
   };
   log(
     `usernet benchmarks${args.quick ? ' (quick: sizes too small to mean anything)' : ''}: ` +
       `node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown CPU'}), ` +
-      `${rounds} rounds after ${warmup} warm-up${warmup > 1 ? 's' : ''}`,
+      `${rounds} rounds after ${warmup} warm-up${warmup > 1 ? 's' : ''} (unless a benchmark says otherwise)`,
   );
   const results: BenchResult[] = [];
   for (const b of benches) {
     log(`${b.name}: ${b.describe}`);
     results.push(
       await runBenchmark(b, {
-        rounds,
-        warmup,
+        rounds: roundsOf(b),
+        warmup: warmupOf(b),
         sampleTimeoutMs: args.quick ? 30_000 : 120_000,
         progress: args.json ? null : log,
         only: args.only,
