@@ -14,6 +14,7 @@ import {
   remove_wait_queue,
 } from './wait.js';
 import { EAGAIN } from '../uapi/errno.js';
+import { do_softirq } from './softirq.js';
 
 let current_task: TaskStruct | null = null;
 let current_sleeper: Sleeper | null = null;
@@ -117,6 +118,8 @@ function attempt(task: TaskStruct, fn: (noblock: boolean) => number): number | S
     current_task = prev;
     current_sleeper = prevSleeper;
   }
+  // Leaving the kernel: pending softirqs run (local_bh_enable / irq_exit).
+  if (!prev) do_softirq(task.kernel.clock.softirq);
   if (r !== -EAGAIN || s.n === 0) {
     s.finish();
     spare = s;
@@ -163,6 +166,7 @@ export function run_as<T>(task: TaskStruct, fn: () => T): T {
   } finally {
     current_task = prev;
     current_sleeper = prevSleeper;
+    if (!prev) do_softirq(task.kernel.clock.softirq);
   }
 }
 

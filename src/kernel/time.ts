@@ -4,6 +4,8 @@
 // They live in a binary heap ordered by (expires, arm sequence); each Timer remembers its heap
 // slot, so re-arming moves it in O(log n) and allocates nothing.
 
+import { SoftirqState, do_softirq } from './softirq.js';
+
 export const NSEC_PER_USEC = 1_000;
 export const NSEC_PER_MSEC = 1_000_000;
 export const NSEC_PER_SEC = 1_000_000_000;
@@ -27,6 +29,8 @@ export class Timer {
 
 /** What the kernel knows of time. The world owns the clock; every host of a world reads the same one. */
 export abstract class Clock {
+  /** The softirqs raised on this world's "CPU". */
+  readonly softirq = new SoftirqState();
   private heap: Timer[] = [];
   private armSeq = 0;
 
@@ -84,6 +88,8 @@ export abstract class Clock {
       this.del_timer(t);
       n++;
       t.fn(t);
+      // The timer ran in softirq context: what it raised runs before the next timer.
+      do_softirq(this.softirq);
     }
     return n;
   }

@@ -112,8 +112,12 @@ export interface ProtoOps {
   connect(sock: Socket, vaddr: Uint8Array, sockaddr_len: number, flags: number): number;
   socketpair(sock1: Socket, sock2: Socket): number;
   accept(sock: Socket, newsock: Socket, flags: number, kern: boolean): number;
-  /** Fills `addr`; returns the address length or a negative errno. */
-  getname(sock: Socket, addr: Uint8Array, peer: boolean): number;
+  /**
+   * Fills `addr`; returns the address length or a negative errno. `peer`: false for
+   * getsockname, 1 (true) for getpeername, 2 from accept (the peer of a connection that may
+   * have been reset meanwhile).
+   */
+  getname(sock: Socket, addr: Uint8Array, peer: boolean | number): number;
   poll(file: File, sock: Socket, wait: PollTable | null): number;
   ioctl(sock: Socket, cmd: number, arg: IoctlArg): number;
   compat_ioctl(sock: Socket, cmd: number, arg: IoctlArg): number;
@@ -527,7 +531,8 @@ export function do_accept(
     return err;
   }
   if (peer) {
-    const len = newsock.ops!.getname(newsock, peer.addr, true);
+    // Asked with 2: a connection reset while it waited in the accept queue still names its peer.
+    const len = newsock.ops!.getname(newsock, peer.addr, 2);
     if (len < 0) {
       sock_release(newsock);
       return -E.ECONNABORTED;

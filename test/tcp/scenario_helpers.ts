@@ -113,10 +113,13 @@ export function sleep(w: World, ms: number): Promise<void> {
 /** Let what is due at the current instant run (pending jobs, timers at now), time standing still. */
 export async function settle(w: World, turns = 50): Promise<void> {
   // A guard timer at this instant keeps the virtual clock from jumping while we look.
+  const guard = new Timer(() => {});
   for (let i = 0; i < turns; i++) {
+    w.clock.mod_timer(guard, w.clock.now());
     await new Promise<void>((r) => setImmediate(r));
     if (w.clock.nextExpiry() > w.clock.now()) break;
   }
+  w.clock.del_timer(guard);
 }
 
 /** The errno code a promise rejects with, or 'OK' with its value. */

@@ -6,6 +6,7 @@ import { NetDevice, NET_XMIT_DROP, NET_XMIT_SUCCESS, NETDEV_TX_OK, type Qdisc } 
 import { SkBuff, SkBuffHead, kfree_skb } from './skbuff.js';
 import type { Net } from './net_namespace.js';
 import { Timer } from '../../kernel/time.js';
+import { raise_softirq } from '../../kernel/softirq.js';
 import * as E from '../../uapi/errno.js';
 import { IFF_UP, IFF_RUNNING, IFF_LOWER_UP, IFNAMSIZ } from '../../uapi/if.js';
 
@@ -47,8 +48,11 @@ export class NetDevState {
   /** net.core.netdev_max_backlog, net.core.netdev_budget. */
   sysctl_netdev_max_backlog = 1000;
   sysctl_netdev_budget = 300;
+  /** The NET_RX softirq of this namespace, and its fallback timer at the current instant. */
+  readonly rx_softirq: () => void;
   readonly rx_timer: Timer;
   constructor(readonly net: Net) {
+    this.rx_softirq = () => net_rx_action(net);
     this.rx_timer = new Timer(() => net_rx_action(net));
   }
 }
@@ -238,8 +242,8 @@ export function dev_queue_xmit(skb: SkBuff): number {
 
 /**
  * netif_rx(): a driver received a frame (protocol and pkt_type already set by eth_type_trans).
- * It waits on the backlog until net_rx_action runs at the same instant, after the sender's
- * call has returned — as the receive softirq runs after the driver's interrupt.
+ * It waits on the backlog until the receive softirq runs net_rx_action: when the kernel leaves
+ * the call or timer that sent it (kernel/softirq.ts), as local_bh_enable runs it on Linux.
  */
 export function netif_rx(skb: SkBuff): number {
   const dev = skb.dev!;
@@ -251,7 +255,10 @@ export function netif_rx(skb: SkBuff): number {
     return NET_RX_DROP;
   }
   st.backlog.tail(skb);
+  // The receive softirq runs when the kernel leaves the sender's call or timer; the timer at
+  // the same instant covers frames queued from outside the kernel.
   const clock = dev.nd_net.kernel.clock;
+  raise_softirq(clock.softirq, st.rx_softirq);
   if (!clock.timer_pending(st.rx_timer)) clock.mod_timer(st.rx_timer, clock.now());
   return NET_RX_SUCCESS;
 }
@@ -265,11 +272,12 @@ function net_rx_action(net: Net): void {
     st.softnet.processed++;
     __netif_receive_skb(skb);
   }
+  const clock = net.kernel.clock;
   if (!st.backlog.empty()) {
     st.softnet.time_squeeze++;
-    const clock = net.kernel.clock;
+    raise_softirq(clock.softirq, st.rx_softirq);
     clock.mod_timer(st.rx_timer, clock.now());
-  }
+  } else clock.del_timer(st.rx_timer);
 }
 
 /** netif_receive_skb(): deliver now, without the backlog. */

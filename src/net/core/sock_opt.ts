@@ -26,6 +26,13 @@ import * as E from '../../uapi/errno.js';
 import * as S from '../../uapi/socket.js';
 import { CAP_NET_ADMIN, CAP_NET_RAW } from '../../uapi/capability.js';
 
+declare module '../socket.js' {
+  interface ProtoOps {
+    /** SO_RCVLOWAT of the family (TCP: tcp_set_rcvlowat); absent: sk_rcvlowat is set as is. */
+    set_rcvlowat?(sk: Sock, val: number): number;
+  }
+}
+
 const USEC_PER_SEC = 1_000_000;
 /** The SO_DEBUG flag (SOCK_DBG), kept with the other sock flags. */
 const SOCK_DBG = 20;
@@ -165,6 +172,8 @@ export function sock_setsockopt(
     case S.SO_RCVLOWAT: {
       let v = val;
       if (v < 0) v = INT_MAX;
+      const set_rcvlowat = sock.ops?.set_rcvlowat;
+      if (set_rcvlowat) return set_rcvlowat(sk, v);
       sk.sk_rcvlowat = v || 1;
       return 0;
     }

@@ -291,7 +291,10 @@ export function fib_del_ifaddr(ifa: InIfaddr): void {
 /** __ip_dev_find(): the device carrying local address `addr`, or null. */
 export function ip_dev_find(net: Net, addr: number): NetDevice | null {
   const l = devinet_state(net).addr_count.get(addr >>> 0);
-  return l && l.length ? l[0].ifa_dev.dev : null;
+  if (l && l.length) return l[0].ifa_dev.dev;
+  // Fall back to the local table, so that a loopback subnet (127.0.0.2 …) counts as local.
+  const fa = fib_net(net).fib_local.lookup(addr >>> 0, 0, 0, 0, 0);
+  return fa && fa.fa_type === RTN_LOCAL ? fa.nh_dev : null;
 }
 
 /** inet_lookup_ifaddr_rcu(): is `addr` assigned to some interface. */

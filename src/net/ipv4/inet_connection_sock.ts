@@ -152,6 +152,26 @@ export function inet_csk_listen_start(sk: TcpSock): number {
   return -E.EADDRINUSE;
 }
 
+/** struct fastopen_queue: what TCP_FASTOPEN sets on a listener. */
+export interface FastopenQueue {
+  /** Passive TFO connections allowed to wait in SYN_RECV (0: TFO is off for the listener). */
+  max_qlen: number;
+}
+
+declare module './tcp_sock.js' {
+  interface RequestSockQueue {
+    /** fastopenq of struct request_sock_queue (made by the first TCP_FASTOPEN). */
+    fastopenq?: FastopenQueue;
+  }
+}
+
+/** fastopen_queue_tune(): TCP_FASTOPEN's backlog, capped by net.core.somaxconn. */
+export function fastopen_queue_tune(sk: TcpSock, backlog: number): void {
+  const somaxconn = sk.sk_net.core.sysctl_somaxconn;
+  const q = (sk.icsk_accept_queue.fastopenq ??= { max_qlen: 0 });
+  q.max_qlen = Math.min(backlog >>> 0, somaxconn >>> 0);
+}
+
 /** reqsk_queue_add() / inet_csk_reqsk_queue_add(): a completed connection waits for accept. */
 export function inet_csk_reqsk_queue_add(listener: TcpSock, req: RequestSock, child: TcpSock): boolean {
   if (listener.sk_state !== TCP_LISTEN) return false;

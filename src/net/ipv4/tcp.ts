@@ -54,7 +54,7 @@ import {
   type InetProtosw,
 } from './af_inet.js';
 import { inet_add_protocol } from './protocol.js';
-import { ip_setsockopt, ip_getsockopt } from './ip_sockglue.js';
+import { ip_setsockopt, ip_getsockopt, ip_recv_error } from './ip_sockglue.js';
 import {
   sock_no_mmap,
   sock_no_sendpage,
@@ -261,7 +261,6 @@ export function tcp_init_sock(sk: Sock): number {
   tp.sk_write_space = sk_stream_write_space;
   tp.sk_sndbuf = net.sysctl_tcp_wmem[1];
   tp.sk_rcvbuf = net.sysctl_tcp_rmem[1];
-  tp.icsk_ack.rcv_mss = TCP_MSS_DEFAULT;
   tp.notsent_lowat = 0;
   return 0;
 }
@@ -315,7 +314,6 @@ export function tcp_sendmsg(sk: InetSock, msg: Msghdr, _len: number): number {
   let timeo = sock_sndtimeo(tp, noblock);
   let copied = 0;
   let err = 0;
-  if (flags & S.MSG_OOB && !iter.count) return -E.EINVAL;
   // Wait for a connection to finish.
   if (TCPF(tp.sk_state) & ~(TCPF(TCP_ESTABLISHED) | TCPF(TCP_CLOSE_WAIT))) {
     err = sk_stream_wait_connect(tp, timeo);
@@ -518,6 +516,7 @@ export function tcp_recvmsg(sk: InetSock, msg: Msghdr, len: number, flags: numbe
   if (tp.sk_state === TCP_LISTEN) return -E.ENOTCONN;
   const noblock = (flags & S.MSG_DONTWAIT) !== 0;
   const timeo = sock_rcvtimeo(tp, noblock);
+  if (flags & S.MSG_ERRQUEUE) return ip_recv_error(tp, msg, len);
   if (flags & S.MSG_OOB) return tcp_recv_urg(tp, msg, len, flags);
   const peeking = (flags & S.MSG_PEEK) !== 0;
   const peek_offset = peeking && tp.sk_peek_off >= 0 ? tp.sk_peek_off : 0;

@@ -679,6 +679,9 @@ function tcp_v4_rcv_req(net: Net, req: RequestSock, skb: SkBuff): number {
   } else if (r !== 'consumed') {
     // The new child processes the segment (tcp_child_process).
     const child = r;
+    // tcp_child_process(): the handshake's ACK is the child's second segment in.
+    child.segs_in++;
+    if (skb.len) child.data_segs_in++;
     if (tcp_rcv_state_process(child, skb)) {
       tcp_v4_send_reset(net, skb, true);
       kfree_skb(skb);
@@ -778,6 +781,8 @@ function tcp_check_req_cookie(listener: TcpSock, skb: SkBuff): boolean {
   if (tmp.saw_tstamp) req.ts_off = secure_tcp_ts_off(net, daddr, saddr, ipv4.sysctl_tcp_timestamps);
   const child = tcp_cookie_child(listener, skb, req);
   if (!child) return false;
+  child.segs_in++;
+  if (skb.len) child.data_segs_in++;
   if (tcp_rcv_state_process(child, skb)) {
     tcp_v4_send_reset(net, skb, true);
     kfree_skb(skb);
