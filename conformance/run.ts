@@ -16,6 +16,7 @@ import {
   type ScenarioResult,
 } from './scenario.js';
 import { runUsernet } from './usernet_runner.js';
+import { runPacketdrill, formatPacketdrill } from './packetdrill.js';
 
 export interface ConformanceOptions {
   /** Only scenarios whose name contains this text. */
@@ -183,6 +184,8 @@ async function main(argv: string[]): Promise<number> {
   const opts: ConformanceOptions = { paths: [] };
   let json = false;
   let verbose = false;
+  let pdRepo = process.env.PACKETDRILL_REPO ?? '';
+  let pdSets = ['L', 'S'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--filter') opts.filter = argv[++i];
@@ -199,15 +202,24 @@ async function main(argv: string[]): Promise<number> {
     else if (a === '--verbose' || a === '-v') verbose = true;
     else if (a === '--no-unshare') opts.unshare = false;
     else if (a === '--python') opts.python = argv[++i];
+    else if (a === '--packetdrill') pdRepo = argv[++i] ?? '';
+    else if (a === '--packetdrill-sets') pdSets = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a.startsWith('-')) {
       process.stderr.write(`unknown option ${a}\n`);
       return 2;
     } else opts.paths!.push(resolve(a));
   }
   const report = await runConformance(opts);
-  if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write(formatReport(report, verbose) + '\n');
-  return report.failed > 0 ? 1 : 0;
+  // The upstream packetdrill sets, wherever a packetdrill repository is given.
+  const pd = pdRepo ? await runPacketdrill(pdRepo, pdSets) : null;
+  if (pdRepo && !pd) process.stderr.write(`${pdRepo}: not a packetdrill git repository\n`);
+  if (json) process.stdout.write(JSON.stringify({ ...report, packetdrill: pd }, null, 2) + '\n');
+  else {
+    if (pd) process.stdout.write(formatPacketdrill(pd) + '\n');
+    process.stdout.write(formatReport(report, verbose) + '\n');
+  }
+  const pdFailed = pd ? pd.filter((r) => !r.ok).length : 0;
+  return report.failed > 0 || pdFailed > 0 || (pdRepo && !pd) ? 1 : 0;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
