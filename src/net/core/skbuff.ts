@@ -223,6 +223,15 @@ export function netdev_alloc_skb(headroom: number, size: number): SkBuff {
   return skb;
 }
 
+/**
+ * An empty skb of `size` bytes whose recycled head is not cleared: for a caller that writes every
+ * byte it exposes (TCP copies the payload in and writes each header in full), as the kernel's
+ * skb data is never cleared either.
+ */
+export function alloc_skb_nozero(size: number): SkBuff {
+  return new SkBuff(head_alloc(size, false), 0, 0);
+}
+
 /** alloc_skb(size): an empty skb with `size` bytes of room. */
 export function alloc_skb(size: number): SkBuff {
   return new SkBuff(head_alloc(size), 0, 0);
@@ -252,7 +261,7 @@ const FRAG_BUF_SIZE = 32 * 1024;
 let fragBuf = new ArrayBuffer(FRAG_BUF_SIZE);
 let fragOff = 0;
 
-function head_alloc(size: number): Uint8Array {
+function head_alloc(size: number, zero = true): Uint8Array {
   if (size < HEAD_CACHE_MIN) {
     if (size === 0) return new Uint8Array(0);
     // 8-byte aligned, as a kmalloc'd head is.
@@ -270,7 +279,7 @@ function head_alloc(size: number): Uint8Array {
   if (free && free.length) {
     // A recycled head starts zeroed, like a fresh one: nothing of an earlier packet shows.
     const h = new Uint8Array(free.pop()!, 0, size);
-    h.fill(0);
+    if (zero) h.fill(0);
     return h;
   }
   return new Uint8Array(new ArrayBuffer(1 << order), 0, size);
@@ -288,8 +297,8 @@ function head_free(head: Uint8Array): void {
 const EMPTY_HEAD = new Uint8Array(0);
 
 /** alloc_skb_with_frags(): room for `header_len + data_len` bytes, charged as Linux charges it. */
-export function alloc_skb_with_frags(header_len: number, data_len: number): SkBuff {
-  const skb = new SkBuff(head_alloc(header_len + data_len), 0, 0);
+export function alloc_skb_with_frags(header_len: number, data_len: number, zero = true): SkBuff {
+  const skb = new SkBuff(head_alloc(header_len + data_len, zero), 0, 0);
   skb.truesize = skb_truesize_for(header_len, data_len);
   return skb;
 }

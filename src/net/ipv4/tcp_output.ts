@@ -7,6 +7,7 @@ import {
   SkBuff,
   alloc_skb,
   alloc_skb_with_frags,
+  alloc_skb_nozero,
   skb_clone,
   skb_copy,
   CHECKSUM_PARTIAL,
@@ -647,7 +648,8 @@ function tcp_dec_quickack_mode(sk: TcpSock): void {
  * (tcp_fragment).
  */
 export function tcp_stream_alloc_skb(size: number): SkBuff {
-  const skb = alloc_skb_with_frags(MAX_TCP_HEADER, size);
+  // Every byte TCP exposes is written (payload copied in, headers in full): no clearing.
+  const skb = alloc_skb_with_frags(MAX_TCP_HEADER, size, false);
   skb.truesize = TCP_SKB_HEAD_TRUESIZE;
   skb.reserve(MAX_TCP_HEADER);
   const cb = TCP_SKB_CB(skb);
@@ -674,7 +676,7 @@ export function pskb_expand_head(skb: SkBuff, ntail: number): void {
   const need = skb.tail + ntail;
   let size = Math.max(skb.head.length, 1024);
   while (size < need) size *= 2;
-  const n = alloc_skb(size);
+  const n = alloc_skb_nozero(size);
   n.head.set(skb.head.subarray(0, skb.tail));
   skb.head = n.head;
   // The new head is private to this skb.
@@ -958,7 +960,7 @@ function tcp_mss_split_point(
  * FIN stay with the rest.
  */
 function tcp_gso_segment_head(sk: TcpSock, skb: SkBuff, len: number, head_truesize: number): SkBuff {
-  const seg = alloc_skb(MAX_TCP_HEADER + len);
+  const seg = alloc_skb_nozero(MAX_TCP_HEADER + len);
   seg.reserve(MAX_TCP_HEADER);
   seg.head.set(skb.head.subarray(skb.data, skb.data + len), seg.tail);
   seg.tail += len;
