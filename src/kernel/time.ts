@@ -39,6 +39,17 @@ export abstract class Clock {
   /** Called when the earliest deadline may have changed, so the driver can reschedule. */
   protected abstract kick(): void;
 
+  /** Stopped: no timer fires any more (see stop()). */
+  protected stopped = false;
+
+  /**
+   * Stop the clock for good: pending timers stay armed but never fire, so a world whose
+   * connections still hold timers (keepalive, TIME_WAIT, retransmission) lets the program end.
+   */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** mod_timer(): (re)arm `t` to fire at absolute time `expires` (ns). */
   mod_timer(t: Timer, expires: number): void {
     t.expires = expires;
@@ -143,6 +154,7 @@ export class VirtualClock extends Clock {
   private scheduled = false;
   private readonly turn = (): void => {
     this.scheduled = false;
+    if (this.stopped) return;
     const next = this.nextExpiry();
     if (next === Number.POSITIVE_INFINITY) return;
     if (next > this.t) this.t = next;
@@ -155,7 +167,7 @@ export class VirtualClock extends Clock {
   }
 
   protected kick(): void {
-    if (!this.scheduled && this.pendingTimers() > 0) {
+    if (!this.scheduled && !this.stopped && this.pendingTimers() > 0) {
       this.scheduled = true;
       setImmediate(this.turn);
     }

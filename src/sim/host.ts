@@ -18,6 +18,7 @@ import { ping_proto_init } from '../net/ipv4/ping.js';
 import { arp_cache_stat_show, arp_init, arp_neigh_show, arp_seq_show } from '../net/ipv4/arp.js';
 import { icmp_init } from '../net/ipv4/icmp.js';
 import { tcp_init } from '../net/ipv4/tcp.js';
+import { tcp4_seq_show } from '../net/ipv4/tcp_proc.js';
 import { loopback_net_init } from '../drivers/net/loopback.js';
 import { dev_open } from '../net/core/dev.js';
 import type { NetDevice } from '../net/core/netdevice.js';
@@ -147,6 +148,14 @@ export class Host {
     return udp4_seq_show(this.net);
   }
 
+  /**
+   * The text of /proc/net/tcp: listeners, request socks (SYN_RECV), connections and TIME_WAIT
+   * socks, as Linux prints them (times in clock_t, 1/100 s).
+   */
+  procNetTcp(): string {
+    return tcp4_seq_show(this.net);
+  }
+
   /** An `ss -uanp`-like listing of this host's UDP sockets. */
   ssUdp(): string {
     return udp_ss_show(this.net);
@@ -190,7 +199,10 @@ export class Host {
     return fib_route_seq_show(this.net);
   }
 
-  /** `ss` over this host's datagram sockets, e.g. ss('-uanp'), ss('-wanp') (iproute2's layout). */
+  /**
+   * `ss` over this host's sockets in iproute2's layout: ss('-uanp'), ss('-wanp'), ss('-tan'),
+   * ss('-tanoi') (timers and the tcp_info summary), ss('-tlnp'), ss('-tanoe').
+   */
   ss(flags = '-uanp'): string {
     return ssHost(this.net, this.tasks, flags);
   }

@@ -9,6 +9,7 @@ export class RealClock extends Clock {
   private readonly fire = (): void => {
     this.handle = null;
     this.armedFor = Number.POSITIVE_INFINITY;
+    if (this.stopped) return;
     this.runDue(this.now());
     this.kick();
   };
@@ -17,7 +18,15 @@ export class RealClock extends Clock {
     return Math.round((performance.now() - this.origin) * 1e6);
   }
 
+  override stop(): void {
+    super.stop();
+    if (this.handle) clearTimeout(this.handle);
+    this.handle = null;
+    this.armedFor = Number.POSITIVE_INFINITY;
+  }
+
   protected kick(): void {
+    if (this.stopped) return;
     const next = this.nextExpiry();
     if (next === this.armedFor) return;
     if (this.handle) clearTimeout(this.handle);

@@ -57,6 +57,15 @@ export class World {
     return br;
   }
 
+  /**
+   * Stop the world: its clock fires no more timers. For a program or test that is done with a
+   * world whose sockets still hold timers (a keepalive, TIME_WAIT), which would otherwise keep
+   * the event loop — and, in virtual time, the clock — running on their own.
+   */
+  stop(): void {
+    this.clock.stop();
+  }
+
   /** Current time in milliseconds (virtual or real, per the world's clock). */
   now(): number {
     return this.clock.now() / 1e6;

@@ -13,7 +13,8 @@ import {
   CHECKSUM_PARTIAL,
   type SkBuff,
 } from '../net/core/skbuff.js';
-import { csum_finish_partial } from '../wire/checksum.js';
+import { csum_finish_partial, csum_partial, csum_tcpudp_magic } from '../wire/checksum.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../uapi/in.js';
 import { ARPHRD_ETHER, ARPHRD_LOOPBACK, ETH_HLEN, IFF_LOOPBACK } from '../uapi/if.js';
 import {
   DEFAULT_SNAPLEN,
@@ -75,22 +76,39 @@ export function linktypeOf(dev: NetDevice): number {
   return dev.hard_header_len === ETH_HLEN ? LINKTYPE_ETHERNET : LINKTYPE_RAW;
 }
 
-/** A running capture on one or more devices. */
 /**
- * A UDP datagram sent through lo carries only its pseudo-header sum (CHECKSUM_PARTIAL; the
- * "device" would finish it). A capture shows the finished checksum, as a NIC would put it on the
- * wire, so that readers validating checksums see a correct packet. (tcpdump on Linux's lo shows
- * the partial value instead: see docs/differences.md.)
+ * A UDP datagram or TCP segment sent through lo leaves its checksum to the device
+ * (CHECKSUM_PARTIAL): a UDP datagram carries only the pseudo-header sum, and a TCP segment here
+ * carries zero where Linux's carries the pseudo-header sum. A capture shows the finished
+ * checksum, as a NIC would put it on the wire, so that readers validating checksums see a
+ * correct packet. (tcpdump on Linux's lo shows the partial value instead: see
+ * docs/differences.md.)
  */
-function finish_udp_checksum(f: Uint8Array): void {
+function finish_l4_checksum(f: Uint8Array): void {
   if (f.length < 14 + 20 || ((f[12] << 8) | f[13]) !== 0x0800) return;
   const ihl = (f[14] & 15) * 4;
   const totLen = (f[16] << 8) | f[17];
   const l4 = 14 + ihl;
-  if (f[23] !== 17 || l4 + 8 > f.length || 14 + totLen > f.length) return;
-  csum_finish_partial(f, l4, 14 + totLen - l4, 6);
+  const proto = f[23];
+  // A fragment holds part of a datagram: only a whole one can be summed.
+  if (((f[20] << 8) | f[21]) & 0x3fff) return;
+  if (14 + totLen > f.length || totLen < ihl) return;
+  const len = 14 + totLen - l4;
+  if (proto === IPPROTO_UDP && len >= 8) {
+    csum_finish_partial(f, l4, len, 6);
+  } else if (proto === IPPROTO_TCP && len >= 20) {
+    // Sum from scratch (pseudo-header included): whatever the field holds is replaced.
+    f[l4 + 16] = 0;
+    f[l4 + 17] = 0;
+    const saddr = ((f[26] << 24) | (f[27] << 16) | (f[28] << 8) | f[29]) >>> 0;
+    const daddr = ((f[30] << 24) | (f[31] << 16) | (f[32] << 8) | f[33]) >>> 0;
+    const c = csum_tcpudp_magic(saddr, daddr, len, IPPROTO_TCP, csum_partial(f, l4, len, 0));
+    f[l4 + 16] = c >>> 8;
+    f[l4 + 17] = c & 0xff;
+  }
 }
 
+/** A running capture on one or more devices. */
 export class Capture {
   readonly interfaces: CaptureInterface[] = [];
   readonly frames: CapturedFrame[] = [];
@@ -140,7 +158,7 @@ export class Capture {
     const caplen = Math.min(origLen, this.snaplen);
     // A copy: the skb's bytes are reused or rewritten once it moves on.
     const data = skb.head.slice(start, start + caplen);
-    if (skb.ip_summed === CHECKSUM_PARTIAL && caplen === origLen) finish_udp_checksum(data);
+    if (skb.ip_summed === CHECKSUM_PARTIAL && caplen === origLen) finish_l4_checksum(data);
     this.frames.push({
       ifIndex,
       tsNs: dev.nd_net.kernel.clock.now(),

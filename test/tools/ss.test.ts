@@ -195,5 +195,5 @@ test('host.ss(): the host UDP and raw sockets with the processes holding them', 
   assert.match(h.ss('-uwanp').split('\n')[0], /^Netid State/);
   cli.close(r);
   assert.doesNotMatch(h.ss('-wanp'), /client/);
-  assert.throws(() => h.ss('-t'), /unsupported option -t/);
+  assert.throws(() => h.ss('-x'), /unsupported option -x/);
 });
