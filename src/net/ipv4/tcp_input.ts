@@ -170,6 +170,7 @@ import {
   NET_INC_STATS,
   TCP_INC_STATS,
   linux_mib_index,
+  NET_ADD_STATS,
   TCP_MIB_INERRS,
   TCP_MIB_ATTEMPTFAILS,
 } from './snmp.js';
@@ -182,6 +183,7 @@ const MIB_TCPACKSKIPPEDSEQ = MIB('TCPACKSkippedSeq');
 const MIB_TCPCHALLENGEACK = MIB('TCPChallengeACK');
 const MIB_TCPSYNCHALLENGE = MIB('TCPSYNChallenge');
 const MIB_TCPHPACKS = MIB('TCPHPAcks');
+const MIB_TCPDELIVERED = MIB('TCPDelivered');
 const MIB_TCPPUREACKS = MIB('TCPPureAcks');
 const MIB_DELAYEDACKLOST = MIB('DelayedACKLost');
 const MIB_TCPZEROWINDOWDROP = MIB('TCPZeroWindowDrop');
@@ -1125,6 +1127,8 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
   if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
   if (flag & FLAG_ACKED) tcp_set_xmit_timer(tp);
   const delivered = tp.delivered - prior_delivered;
+  // tcp_newly_delivered().
+  if (delivered > 0) NET_ADD_STATS(tp.sk_net, MIB_TCPDELIVERED, delivered);
   tcp_cong_control(tp, ack, delivered, flag);
   if (rexmit) tcp_xmit_retransmit_queue(tp);
   return 1;

@@ -165,7 +165,8 @@ export function tcp_jiffies32(net: Net): number {
 }
 /** tcp_clock_us(). */
 export function tcp_clock_us(net: Net): number {
-  return Math.floor(net.kernel.clock.now() / NSEC_PER_USEC);
+  // From 1 µs, like the ms clock below: 0 means "not sent" / "not measured" in TCP's stamps.
+  return Math.floor(net.kernel.clock.now() / NSEC_PER_USEC) + 1;
 }
 /** tcp_clock_ms(): the timestamp clock (TCP_TS_HZ = 1000). */
 export function tcp_clock_ms(net: Net): number {
