@@ -24,7 +24,17 @@ export class Timer {
   heapIndex = -1;
   /** Arm order, so timers due at the same instant fire in the order they were armed. */
   seq = 0;
-  constructor(public fn: TimerFn) {}
+  /**
+   * What the callback works on (the kernel's from_timer / container_of): one callback shared
+   * by every timer of a kind, instead of a closure per owner.
+   */
+  data: unknown;
+  constructor(
+    public fn: TimerFn,
+    data: unknown = null,
+  ) {
+    this.data = data;
+  }
 }
 
 /** What the kernel knows of time. The world owns the clock; every host of a world reads the same one. */

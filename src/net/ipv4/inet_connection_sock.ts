@@ -245,8 +245,8 @@ export function inet_csk_listen_stop(
     child.parent = null;
     close_child(child);
   }
-  for (const r of sk.pending_reqs.slice()) drop_req(r);
-  sk.pending_reqs.length = 0;
+  if (sk.pending_reqs) for (const r of [...sk.pending_reqs]) drop_req(r);
+  sk.pending_reqs = null;
   sk.icsk_accept_queue.qlen = 0;
   sk.icsk_accept_queue.young = 0;
   inet_unhash(sk);

@@ -814,7 +814,7 @@ export function tcp_disconnect(sk: Sock, _flags: number): number {
   tp.delivered = 0;
   tp.delivered_ce = 0;
   tp.icsk_ca_ops.release?.(tp);
-  tp.icsk_ca_priv = {};
+  tp.icsk_ca_priv = null;
   tp.icsk_ca_initialized = 0;
   tcp_set_ca_state(tp, T.TCP_CA_Open);
   tcp_clear_retrans(tp);

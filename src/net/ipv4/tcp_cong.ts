@@ -98,7 +98,7 @@ export function tcp_set_congestion_control(tp: TcpSock, name: string): number {
   if (!ca) return -E.ENOENT;
   if (tp.icsk_ca_initialized) tp.icsk_ca_ops.release?.(tp);
   tp.icsk_ca_ops = ca;
-  tp.icsk_ca_priv = {};
+  tp.icsk_ca_priv = null;
   if (tp.icsk_ca_initialized) tcp_init_congestion_control(tp);
   return 0;
 }

@@ -87,10 +87,10 @@ export class Bictcp {
 }
 
 function ca(sk: TcpSock): Bictcp {
-  let c = sk.icsk_ca_priv as unknown as Bictcp;
+  let c = sk.icsk_ca_priv as Bictcp | null;
   if (!(c instanceof Bictcp)) {
     c = new Bictcp();
-    sk.icsk_ca_priv = c as unknown as Record<string, number>;
+    sk.icsk_ca_priv = c;
   }
   return c;
 }

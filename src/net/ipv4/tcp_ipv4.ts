@@ -352,8 +352,7 @@ export function inet_csk_reqsk_queue_drop(listener: TcpSock, req: RequestSock): 
   const q = listener.icsk_accept_queue;
   q.qlen--;
   if (req.num_timeout === 0) q.young--;
-  const i = listener.pending_reqs.indexOf(req);
-  if (i >= 0) listener.pending_reqs.splice(i, 1);
+  listener.pending_reqs?.delete(req);
   return true;
 }
 
@@ -527,7 +526,7 @@ function tcp_v4_conn_request(listener: TcpSock, skb: SkBuff, isn: number): void 
   if (!want_cookie) {
     // inet_csk_reqsk_queue_hash_add().
     inet_ehash_insert(net, req);
-    listener.pending_reqs.push(req);
+    (listener.pending_reqs ??= new Set()).add(req);
     listener.icsk_accept_queue.qlen++;
     listener.icsk_accept_queue.young++;
     reqsk_arm(req, TCP_TIMEOUT_INIT);

@@ -1151,7 +1151,10 @@ export const TCP_CHRONO_SNDBUF_LIMITED = 3;
 function tcp_chrono_set(tp: TcpSock, new_type: number): void {
   const now = tcp_clock_us(tp.sk_net);
   const old = tp.chrono_type;
-  if (old > TCP_CHRONO_UNSPEC) tp.chrono_stat[old - 1] += now - tp.chrono_start;
+  const d = now - tp.chrono_start;
+  if (old === TCP_CHRONO_BUSY) tp.chrono_stat0 += d;
+  else if (old === TCP_CHRONO_RWND_LIMITED) tp.chrono_stat1 += d;
+  else if (old === TCP_CHRONO_SNDBUF_LIMITED) tp.chrono_stat2 += d;
   tp.chrono_start = now;
   tp.chrono_type = new_type;
 }
@@ -1169,7 +1172,7 @@ export function tcp_chrono_stop(sk: TcpSock, type: number): void {
 
 /** tcp_chrono_stats(): the totals with the running chronograph's time so far (tcp_get_info). */
 export function tcp_chrono_stats(tp: TcpSock): [number, number, number] {
-  const stats: [number, number, number] = [tp.chrono_stat[0]!, tp.chrono_stat[1]!, tp.chrono_stat[2]!];
+  const stats: [number, number, number] = [tp.chrono_stat0, tp.chrono_stat1, tp.chrono_stat2];
   if (tp.chrono_type > TCP_CHRONO_UNSPEC)
     stats[tp.chrono_type - 1] += tcp_clock_us(tp.sk_net) - tp.chrono_start;
   return stats;

@@ -11,7 +11,7 @@ import type { Net } from '../core/net_namespace.js';
 import type { SkBuff } from '../core/skbuff.js';
 import { SkBuffHead } from '../core/skbuff.js';
 import { InetSock } from './inet_dgram.js';
-import { Timer, HZ, NSEC_PER_JIFFY, NSEC_PER_USEC, NSEC_PER_MSEC } from '../../kernel/time.js';
+import { Timer, HZ, NSEC_PER_JIFFY, NSEC_PER_USEC, NSEC_PER_MSEC, type TimerFn } from '../../kernel/time.js';
 import type { Sock } from '../core/sock.js';
 
 // ——— include/net/tcp.h ——————————————————————————————————————————————————————————————
@@ -390,8 +390,8 @@ export class TcpSock extends InetSock {
   icsk_user_timeout = 0;
   /** When zero-window probing started (jiffies, icsk_probes_tstamp). */
   icsk_probes_tstamp = 0;
-  /** Reno's per-connection state (icsk_ca_priv). */
-  icsk_ca_priv: Record<string, number> = {};
+  /** The congestion control's per-connection state (icsk_ca_priv); null until it makes one. */
+  icsk_ca_priv: unknown = null;
 
   // tcp_sock
   tcp_header_len = 0;
@@ -528,7 +528,7 @@ export class TcpSock extends InetSock {
   prr_out = 0;
   prr_delivered = 0;
   /** Requests in the SYN queue of a listener (they are also in the ehash). */
-  pending_reqs: RequestSock[] = [];
+  pending_reqs: Set<RequestSock> | null = null;
   /** ACKs freed send-buffer space (SOCK_QUEUE_SHRUNK). */
   queue_shrunk = false;
   /** In the established hash (sk_hashed). */
@@ -538,20 +538,19 @@ export class TcpSock extends InetSock {
   /** chrono: when data became limited by the window/buffer (busy time bookkeeping). */
   chrono_start = 0;
   chrono_type = 0;
-  chrono_stat = [0, 0, 0];
+  /** tp->chrono_stat[]: time busy, limited by the receive window, limited by the send buffer (µs). */
+  chrono_stat0 = 0;
+  chrono_stat1 = 0;
+  chrono_stat2 = 0;
   /** sk_pacing_rate (bytes/s). */
   sk_pacing_rate = 0;
 
-  constructor(
-    net: Net,
-    retransmit: (sk: TcpSock) => void,
-    delack: (sk: TcpSock) => void,
-    keepalive: (sk: TcpSock) => void,
-  ) {
+  /** The timers' callbacks are shared by every sock of the protocol; each timer names its sock. */
+  constructor(net: Net, retransmit: TimerFn, delack: TimerFn, keepalive: TimerFn) {
     super(net);
-    this.icsk_retransmit_timer = new Timer(() => retransmit(this));
-    this.icsk_delack_timer = new Timer(() => delack(this));
-    this.sk_timer = new Timer(() => keepalive(this));
+    this.icsk_retransmit_timer = new Timer(retransmit, this);
+    this.icsk_delack_timer = new Timer(delack, this);
+    this.sk_timer = new Timer(keepalive, this);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   sock_flag,
 } from '../core/sock.js';
 import * as E from '../../uapi/errno.js';
+import type { Timer } from '../../kernel/time.js';
 import { TCP_CA_Loss } from '../../uapi/tcp.js';
 import {
   TcpSock,
@@ -262,7 +263,8 @@ function tcp_probe_timer(tp: TcpSock): void {
 }
 
 /** tcp_write_timer(): the retransmit-timer event that is pending. */
-export function tcp_retransmit_timer_fn(tp: TcpSock): void {
+export function tcp_retransmit_timer_fn(t: Timer): void {
+  const tp = t.data as TcpSock;
   if (tp.sk_state === TCP_CLOSE || tp.sk_state === TCP_LISTEN || !tp.icsk_pending) return;
   const event = tp.icsk_pending;
   if (event === ICSK_TIME_LOSS_PROBE) {
@@ -276,7 +278,8 @@ export function tcp_retransmit_timer_fn(tp: TcpSock): void {
 }
 
 /** tcp_delack_timer_handler(). */
-export function tcp_delack_timer_fn(tp: TcpSock): void {
+export function tcp_delack_timer_fn(t: Timer): void {
+  const tp = t.data as TcpSock;
   if (tp.sk_state === TCP_CLOSE || tp.sk_state === TCP_LISTEN) return;
   const a = tp.icsk_ack;
   if (!(a.pending & ICSK_ACK_TIMER)) return;
@@ -302,7 +305,8 @@ function keepalive_time_elapsed(tp: TcpSock): number {
 }
 
 /** tcp_keepalive_timer(): keepalive probes, and the end of an orphan's FIN_WAIT2. */
-export function tcp_keepalive_timer_fn(tp: TcpSock): void {
+export function tcp_keepalive_timer_fn(t: Timer): void {
+  const tp = t.data as TcpSock;
   if (tp.sk_state === TCP_LISTEN) return;
   if (tp.sk_state === TCP_FIN_WAIT2 && sock_flag(tp, SOCK_DEAD)) {
     if (tp.linger2 >= 0) {
