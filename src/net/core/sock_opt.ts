@@ -79,6 +79,19 @@ function sock_get_timeout(timeo: number, out: DataView): number {
 }
 
 /** sk_setsockopt() for SOL_SOCKET. */
+/**
+ * Copy an int option value out as getsockopt does (put_user of `len` bytes, little-endian):
+ * -EFAULT when the user's buffer is shorter than `len`.
+ */
+export function put_optval_int(optval: Uint8Array, optlen: IoctlArg, val: number, len: number): number {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, val | 0, true);
+  if (len > optval.length) return -E.EFAULT;
+  optval.set(b.subarray(0, len));
+  optlen.value = len;
+  return 0;
+}
+
 export function sock_setsockopt(
   sock: Socket,
   _level: number,

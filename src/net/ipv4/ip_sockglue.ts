@@ -3,6 +3,7 @@
 // IP_MTU_DISCOVER, IP_MTU, IP_FREEBIND…; ip_cmsg_send for sendmsg's ancillary data and
 // ip_cmsg_recv for recvmsg's; ip_icmp_error / ip_local_error / ip_recv_error.
 
+import { put_optval_int } from '../core/sock_opt.js';
 import type { IoctlArg } from '../../kernel/fs.js';
 import { SkBuff, kfree_skb } from '../core/skbuff.js';
 import { SOCK_DEAD, sock_flag, type Sock } from '../core/sock.js';
@@ -535,7 +536,7 @@ export function ip_getsockopt(
   optlen: IoctlArg,
 ): number {
   if (level !== S.SOL_IP) return -E.EOPNOTSUPP;
-  let len = optlen.value;
+  const len = optlen.value;
   if (len < 0) return -E.EINVAL;
   let val: number;
   switch (optname) {
@@ -639,11 +640,5 @@ export function ip_getsockopt(
     optlen.value = 1;
     return 0;
   }
-  len = Math.min(4, len);
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, val, true);
-  if (len > optval.length) return -E.EFAULT;
-  optval.set(b.subarray(0, len));
-  optlen.value = len;
-  return 0;
+  return put_optval_int(optval, optlen, val, Math.min(4, len));
 }

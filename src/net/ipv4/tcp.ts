@@ -2,6 +2,7 @@
 // socket initialisation, tcp_sendmsg, tcp_recvmsg, poll, ioctl, shutdown, close, disconnect, the
 // SOL_TCP options and TCP_INFO, the stream socket operations (inet_stream_ops) and tcp_prot.
 
+import { put_optval_int } from '../core/sock_opt.js';
 import type { Net } from '../core/net_namespace.js';
 import type { SkBuff } from '../core/skbuff.js';
 import {
@@ -1210,16 +1211,10 @@ function tcp_getsockopt(
     default:
       return -E.ENOPROTOOPT;
   }
-  len = Math.min(len, 4);
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, val | 0, true);
-  if (len > optval.length) return -E.EFAULT;
-  optval.set(b.subarray(0, len));
-  optlen.value = len;
-  return 0;
+  return put_optval_int(optval, optlen, val, Math.min(len, 4));
 }
 
-/** tcp_get_info(): struct tcp_info, in Linux's layout (248 bytes). */
+/** tcp_get_info(): struct tcp_info, in Linux 6.18's layout (280 bytes). */
 export function tcp_get_info(tp: TcpSock): Uint8Array {
   const b = new Uint8Array(T.SIZEOF_TCP_INFO);
   const v = new DataView(b.buffer);

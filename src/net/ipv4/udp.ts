@@ -3,6 +3,7 @@
 // (udp_rcv, multicast/broadcast delivery, receive-buffer accounting), ICMP errors (udp_err),
 // recvmsg, the UDP socket options, and the /proc/net/udp view.
 
+import { put_optval_int } from '../core/sock_opt.js';
 import type { Net } from '../core/net_namespace.js';
 import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SkBuff, kfree_skb, skb_clone } from '../core/skbuff.js';
 import { IFF_LOOPBACK } from '../../uapi/if.js';
@@ -793,12 +794,7 @@ function udp_getsockopt(
     default:
       return -E.ENOPROTOOPT;
   }
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, val, true);
-  if (len > optval.length) return -E.EFAULT;
-  optval.set(b.subarray(0, len));
-  optlen.value = len;
-  return 0;
+  return put_optval_int(optval, optlen, val, len);
 }
 
 /** udp_lib_close() → sk_common_release(): unhash and drop what is queued. */
