@@ -1,6 +1,6 @@
 // usernet: the Linux socket layer in user space.
 
-export { World, type WorldOptions } from './sim/world.js';
+export { World, WorldStalledError, type WorldOptions, type RunOptions } from './sim/world.js';
 export { Host, type SpawnOptions } from './sim/host.js';
 export {
   Link,

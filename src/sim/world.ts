@@ -1,6 +1,6 @@
 // A World: one clock, one seeded PRNG, and the hosts that share them.
 
-import { Clock, VirtualClock } from '../kernel/time.js';
+import { Clock, NSEC_PER_MSEC, Timer, VirtualClock } from '../kernel/time.js';
 import { Prandom } from '../kernel/random.js';
 import { Host } from './host.js';
 import { RealClock } from './real_clock.js';
@@ -16,6 +16,27 @@ export interface WorldOptions {
   /** 'virtual' (default): time moves only when nothing is runnable; 'real': wall time. */
   clock?: 'virtual' | 'real';
 }
+
+/** Options of world.run(). */
+export interface RunOptions {
+  /**
+   * Real milliseconds a run may sit with its function unsettled and no timer armed in the
+   * world before it is reported as stalled (default 2000). Such a run waits on something
+   * outside the world — real I/O, a real timer — or on itself.
+   */
+  stallMs?: number;
+}
+
+/** The error a stalled world.run() rejects with. */
+export class WorldStalledError extends Error {
+  readonly code = 'ERR_WORLD_STALLED';
+}
+
+/** Resolve a promise from a world timer (Timer.data holds the resolver). */
+const wake = (t: Timer): void => (t.data as () => void)();
+
+/** One turn of Node's event loop: promise jobs and I/O callbacks queued so far have run. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class World {
   readonly clock: Clock;
@@ -64,6 +85,84 @@ export class World {
    */
   stop(): void {
     this.clock.stop();
+  }
+
+  /**
+   * A promise resolved after `ms` milliseconds of world time (a world timer, so in virtual
+   * time it costs no wall time and other hosts' timers run meanwhile).
+   */
+  sleep(ms: number): Promise<void> {
+    if (!(ms >= 0)) return Promise.reject(new RangeError(`sleep: bad duration ${ms}`));
+    return new Promise((resolve) => {
+      const t = new Timer(wake, resolve);
+      this.clock.mod_timer(t, this.clock.now() + Math.round(ms * NSEC_PER_MSEC));
+    });
+  }
+
+  /** Let the world run for `ms` milliseconds of its time: every timer due meanwhile fires. */
+  runFor(ms: number): Promise<void> {
+    return this.sleep(ms);
+  }
+
+  /**
+   * Let the world run until no timer is armed (every retransmission, delayed ACK, TIME_WAIT
+   * and keepalive has expired or been cancelled) and every promise job has run. Rejects when
+   * the world is still busy after `maxMs` milliseconds of world time (default one hour), for
+   * a keepalive or a periodic timer never lets a world go idle.
+   */
+  async runUntilIdle(maxMs = 3_600_000): Promise<void> {
+    const deadline = this.clock.now() + maxMs * NSEC_PER_MSEC;
+    for (;;) {
+      // Two turns: promise jobs that a timer's wake-up queued get to arm their own timers.
+      await turn();
+      await turn();
+      if (this.clock.pendingTimers() === 0) return;
+      if (this.clock.nextExpiry() > deadline) {
+        throw new WorldStalledError(
+          `runUntilIdle: ${this.clock.pendingTimers()} timer(s) still armed after ${maxMs} ms of world time`,
+        );
+      }
+      await this.sleep(Math.max(0, (this.clock.nextExpiry() - this.clock.now()) / NSEC_PER_MSEC));
+    }
+  }
+
+  /**
+   * Run user code against the world and resolve with its result. In virtual time the clock
+   * moves whenever the code waits on the world (a socket, world.sleep()), so a run takes as
+   * much wall time as its computation. Code that waits on something outside the world (a real
+   * timer, real I/O) with no world timer armed would hang forever; such a run rejects with a
+   * WorldStalledError after `stallMs` real milliseconds instead.
+   */
+  async run<T>(fn: (world: World) => T | Promise<T>, opts: RunOptions = {}): Promise<T> {
+    const stallMs = opts.stallMs ?? 2000;
+    let watch: ReturnType<typeof setInterval> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      let since = -1;
+      let at = this.clock.now();
+      const every = Math.max(1, Math.min(100, stallMs / 4));
+      watch = setInterval(() => {
+        const idle = this.clock.pendingTimers() === 0 && this.clock.now() === at;
+        at = this.clock.now();
+        if (!idle) since = -1;
+        else if (since < 0) since = 0;
+        else if ((since += every) >= stallMs) {
+          reject(
+            new WorldStalledError(
+              `world.run stalled: for ${stallMs} ms of real time the function has not settled and no ` +
+                `timer is armed in the world; it waits on something outside the world (real I/O or a ` +
+                `real timer), or on itself`,
+            ),
+          );
+        }
+      }, every);
+      // The watch keeps the process alive: a run that waits on nothing would otherwise let
+      // Node exit with the run's promise unsettled, and no word of why.
+    });
+    try {
+      return await Promise.race([Promise.resolve().then(() => fn(this)), stalled]);
+    } finally {
+      clearInterval(watch);
+    }
   }
 
   /** Current time in milliseconds (virtual or real, per the world's clock). */
