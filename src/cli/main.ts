@@ -15,7 +15,10 @@ Every command takes --help.`;
 
 const DEMO_HELP = `usage: usernet demo
 
-Runs the quickstart demo in virtual time and prints what happened.`;
+The quickstart: a laptop and a server joined by a router over a 20 Mbit/s, 40 ms, 1% loss path;
+node:http on the server, undici downloads of 1, 10 and 50 MiB on the laptop, all in virtual
+time. Prints the server's ss -ti view, goodput and retransmissions per transfer, virtual and
+real time, and writes quickstart.pcap.`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd = 'demo', ...rest] = argv;
@@ -28,7 +31,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'demo':
       if (wantsHelp) return (console.log(DEMO_HELP), 0);
-      await runDemo((line) => console.log(line));
+      await runDemo((line) => console.log(line), {
+        progress: process.stdout.isTTY
+          ? (line) => process.stdout.write(`\r${line}\x1b[K`)
+          : (line) => console.log(line),
+        progressEveryMs: process.stdout.isTTY ? 1000 : 10_000,
+      });
+      if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
       return 0;
     case 'run': {
       if (wantsHelp) return (console.log(RUN_HELP), 0);
