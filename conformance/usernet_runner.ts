@@ -443,9 +443,9 @@ async function runStep(ctx: Ctx, st: Step): Promise<StepResult> {
       const name = String(st.name);
       const parts = String(st.value).trim().split(/\s+/).map(Number);
       let r = 0;
-      if (name === 'net.ipv4.ping_group_range') r = set_ping_group_range(host.net, parts[0], parts[1]);
+      if (name === 'net.ipv4.ping_group_range') r = set_ping_group_range(host.netns, parts[0], parts[1]);
       else if (name === 'net.ipv4.ip_local_port_range')
-        r = set_local_port_range(host.net, parts[0], parts[1]);
+        r = set_local_port_range(host.netns, parts[0], parts[1]);
       else host.sysctl.write(name, parts[0]);
       if (r < 0) throw new U.SyscallError(-r, 'sysctl');
       return { ret: 0 };
@@ -709,7 +709,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof HAN
 function setupHost(opts: UsernetRunOptions): Host {
   const world = new U.World({ seed: opts.seed ?? 1 });
   const host = world.addHost('conformance');
-  ipv4_init(host.net);
+  ipv4_init(host.netns);
   for (const [name, v] of Object.entries(opts.sysctl ?? {})) {
     try {
       host.sysctl.write(name, v);

@@ -11,7 +11,7 @@ import type { Socket as NodeSocket } from 'node:net';
 import { Agent, request } from 'undici';
 import { World } from '../sim/world.js';
 import type { Host } from '../sim/host.js';
-import { createNet, type Socket } from '../compat/node/net.js';
+import type { Socket } from '../compat/node/net.js';
 
 export interface DemoOptions {
   /** Where the capture goes (default quickstart.pcap in the working directory). */
@@ -79,8 +79,7 @@ function serve(server: Host, hashes: Map<number, string>): void {
     };
     pump();
   });
-  const net = createNet(server);
-  net.createServer((s: Socket) => http.emit('connection', s)).listen(80, '0.0.0.0');
+  server.net.createServer((s: Socket) => http.emit('connection', s)).listen(80, '0.0.0.0');
 }
 
 export async function runDemo(print: (line: string) => void, opts: DemoOptions = {}): Promise<DemoReport> {
@@ -107,11 +106,10 @@ export async function runDemo(print: (line: string) => void, opts: DemoOptions =
   const hashes = new Map<number, string>();
   serve(server, hashes);
 
-  const laptopNet = createNet(laptop);
   const agent = new Agent({
     keepAliveTimeout: 600_000,
     connect: (o, cb) => {
-      const s = laptopNet.connect({ host: o.hostname, port: Number(o.port) || 80 });
+      const s = laptop.net.connect({ host: o.hostname, port: Number(o.port) || 80 });
       // undici takes any net.Socket-shaped duplex.
       s.once('connect', () => cb(null, s as unknown as NodeSocket));
       s.once('error', (e: Error) => cb(e, null));

@@ -25,6 +25,8 @@ import type { NetDevice } from '../net/core/netdevice.js';
 import { proc_filesystems } from '../kernel/super.js';
 import { af_unix_init, unix_seq_show } from '../net/unix/af_unix.js';
 import { Task } from './task.js';
+import { createNet, type NodeNet } from '../compat/node/net.js';
+import { createDgram, type NodeDgram } from '../compat/node/dgram.js';
 import { SyscallError } from './errors.js';
 import { Capture, type CaptureOptions } from '../tools/capture.js';
 import { dev_get_by_name } from '../net/core/dev.js';
@@ -45,7 +47,8 @@ export interface SpawnOptions {
 
 export class Host {
   readonly kernel: Kernel;
-  readonly net: Net;
+  /** The host's network namespace (the kernel's struct net): devices, routes, sockets. */
+  readonly netns: Net;
   /** The loopback device. */
   readonly lo: NetDevice;
   /** Every task spawned on this host, in pid order (exited ones keep `exited` set). */
@@ -57,25 +60,38 @@ export class Host {
     random: Prandom,
   ) {
     this.kernel = new Kernel(name, clock, random);
-    this.net = new Net(this.kernel);
-    this.kernel.init_net = this.net;
+    this.netns = new Net(this.kernel);
+    this.kernel.init_net = this.netns;
     sock_init(this.kernel);
-    af_unix_init(this.net);
-    inet_init(this.net);
+    af_unix_init(this.netns);
+    inet_init(this.netns);
     // IPv4 core: sysctls, FIB, addresses on devices (lo gets 127.0.0.1/8 when it comes up), ip_rcv.
-    ipv4_init(this.net);
+    ipv4_init(this.netns);
     // ARP (neighbour resolution on Ethernet devices) and ICMP.
-    arp_init(this.net);
-    icmp_init(this.net);
+    arp_init(this.netns);
+    icmp_init(this.netns);
     // The datagram transports of PF_INET: UDP, raw and ping sockets.
-    udp_init(this.net);
-    raw_proto_init(this.net);
-    ping_proto_init(this.net);
+    udp_init(this.netns);
+    raw_proto_init(this.netns);
+    ping_proto_init(this.netns);
     // TCP: the stream transport.
-    tcp_init(this.net);
+    tcp_init(this.netns);
     // Like a booted system, not a bare namespace: `lo` is up.
-    this.lo = loopback_net_init(this.net);
+    this.lo = loopback_net_init(this.netns);
     dev_open(this.lo);
+  }
+
+  private nodeNet?: NodeNet;
+  private nodeDgram?: NodeDgram;
+
+  /** This host's `node:net`: servers and sockets over its TCP and AF_UNIX (made on first use). */
+  get net(): NodeNet {
+    return (this.nodeNet ??= createNet(this));
+  }
+
+  /** This host's `node:dgram`: UDP sockets with Node's API (made on first use). */
+  get dgram(): NodeDgram {
+    return (this.nodeDgram ??= createDgram(this));
   }
 
   /** Start a process. */
@@ -85,7 +101,7 @@ export class Host {
     let caps: bigint | undefined;
     if (opts.caps) caps = opts.caps.reduce((m, c) => m | (1n << BigInt(c)), 0n);
     const cred = new Cred(uid, gid, uid, gid, caps, opts.groups ?? []);
-    const ts = new TaskStruct(this.kernel, cred, this.net, opts.comm ?? 'task');
+    const ts = new TaskStruct(this.kernel, cred, this.netns, opts.comm ?? 'task');
     // The process list ss -p and friends read (/proc/<pid>).
     this.tasks.push(ts);
     return new Task(ts, this.clock);
@@ -123,29 +139,29 @@ export class Host {
 
   /** The text of /proc/net/unix. */
   procNetUnix(): string {
-    return unix_seq_show(this.net);
+    return unix_seq_show(this.netns);
   }
 
   /** The text of /proc/net/arp. */
   procNetArp(): string {
-    return arp_seq_show(this.net);
+    return arp_seq_show(this.netns);
   }
 
   /** The text of /proc/net/stat/arp_cache (neighbour table statistics). */
   procNetStatArpCache(): string {
-    return arp_cache_stat_show(this.net);
+    return arp_cache_stat_show(this.netns);
   }
 
   /** `ip neigh` (`ip neigh show dev DEV` with a device name). */
   ipNeigh(dev?: string): string {
-    const d = dev === undefined ? null : dev_get_by_name(this.net, dev);
+    const d = dev === undefined ? null : dev_get_by_name(this.netns, dev);
     if (dev !== undefined && !d) throw new Error(`Cannot find device "${dev}"`);
-    return arp_neigh_show(this.net, { dev: d });
+    return arp_neigh_show(this.netns, { dev: d });
   }
 
   /** The text of /proc/net/udp. */
   procNetUdp(): string {
-    return udp4_seq_show(this.net);
+    return udp4_seq_show(this.netns);
   }
 
   /**
@@ -153,12 +169,12 @@ export class Host {
    * socks, as Linux prints them (times in clock_t, 1/100 s).
    */
   procNetTcp(): string {
-    return tcp4_seq_show(this.net);
+    return tcp4_seq_show(this.netns);
   }
 
   /** An `ss -uanp`-like listing of this host's UDP sockets. */
   ssUdp(): string {
-    return udp_ss_show(this.net);
+    return udp_ss_show(this.netns);
   }
 
   /**
@@ -168,7 +184,7 @@ export class Host {
   capture(devs: string | NetDevice | (string | NetDevice)[], opts?: CaptureOptions): Capture {
     const c = new Capture(opts);
     for (const d of Array.isArray(devs) ? devs : [devs]) {
-      const dev = typeof d === 'string' ? dev_get_by_name(this.net, d) : d;
+      const dev = typeof d === 'string' ? dev_get_by_name(this.netns, d) : d;
       if (!dev) throw new Error(`capture: ${this.name} has no device ${String(d)}`);
       c.attach(dev);
     }
@@ -181,22 +197,22 @@ export class Host {
    * their text. Failures throw an IprouteError (a SyscallError with Linux's errno).
    */
   ip(cmd: string): string {
-    return iproute(this.net, cmd);
+    return iproute(this.netns, cmd);
   }
 
   /** The text of /proc/net/snmp. */
   procNetSnmp(): string {
-    return snmp_seq_show(this.net);
+    return snmp_seq_show(this.netns);
   }
 
   /** The text of /proc/net/netstat. */
   procNetNetstat(): string {
-    return netstat_seq_show(this.net);
+    return netstat_seq_show(this.netns);
   }
 
   /** The text of /proc/net/route. */
   procNetRoute(): string {
-    return fib_route_seq_show(this.net);
+    return fib_route_seq_show(this.netns);
   }
 
   /**
@@ -204,12 +220,12 @@ export class Host {
    * ss('-tanoi') (timers and the tcp_info summary), ss('-tlnp'), ss('-tanoe').
    */
   ss(flags = '-uanp'): string {
-    return ssHost(this.net, this.tasks, flags);
+    return ssHost(this.netns, this.tasks, flags);
   }
 
   /** `netstat -s` (or -st, -su, -sw) from this host's /proc/net/snmp and /proc/net/netstat. */
   netstat(opts?: NetstatStatisticsOptions): string {
-    return netstatS(this.net, opts);
+    return netstatS(this.netns, opts);
   }
 
   /** `ping` from a new task on this host (uid 0 unless `uid` is given); see tools/ping.ts. */

@@ -189,7 +189,7 @@ export function createLink(a: Host, b: Host, opts: LinkOptions = {}): Link {
   const { mtu, ...imp } = opts;
   // Check the impairments before anything is made: a bad option leaves no half-made link.
   if (impaired(opts)) to_qopt(imp);
-  const made = veth_newlink(a.net, 'eth%d', b.net, 'eth%d');
+  const made = veth_newlink(a.netns, 'eth%d', b.netns, 'eth%d');
   if (typeof made === 'number') throw new SyscallError(-made, 'veth_newlink');
   const [da, db] = made;
   const link = new Link(a, b, da, db);
@@ -241,7 +241,7 @@ export class Bridge {
 
 /** world.bridge(name, hosts): a switch host `name` with bridge br0, each host linked to it. */
 export function createBridge(switchHost: Host, hosts: Host[], opts: LinkOptions = {}): Bridge {
-  const dev = br_add_bridge(switchHost.net, 'br0');
+  const dev = br_add_bridge(switchHost.netns, 'br0');
   if (typeof dev === 'number') throw new SyscallError(-dev, 'br_add_bridge');
   dev_open(dev);
   const br = new Bridge(switchHost, dev);

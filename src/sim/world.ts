@@ -179,7 +179,7 @@ export class World {
     const attach = (dev: NetDevice): void => void c.attach(dev, `${dev.nd_net.kernel.hostname}:${dev.name}`);
     if (!targets) {
       for (const h of this.hosts.values())
-        for (const dev of netdev_state(h.net).dev_base) if (!(dev.flags & IFF_LOOPBACK)) attach(dev);
+        for (const dev of netdev_state(h.netns).dev_base) if (!(dev.flags & IFF_LOOPBACK)) attach(dev);
       return c;
     }
     for (const t of targets) {
@@ -189,7 +189,7 @@ export class World {
       }
       const at = t.indexOf(':');
       const host = this.hosts.get(t.slice(0, at));
-      const dev = at > 0 && host ? dev_get_by_name(host.net, t.slice(at + 1)) : null;
+      const dev = at > 0 && host ? dev_get_by_name(host.netns, t.slice(at + 1)) : null;
       if (!dev) throw new Error(`capture: no device ${t} (expected "host:dev")`);
       attach(dev);
     }

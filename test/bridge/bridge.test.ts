@@ -28,7 +28,7 @@ function lan(n = 3, seed = 1) {
   const hosts = Array.from({ length: n }, (_, i) => world.addHost(`h${i}`));
   const sw = world.bridge('sw', hosts);
   const dev = hosts.map((h) => sw.linkOf(h)!.a);
-  const got = hosts.map((h) => collect(h.net));
+  const got = hosts.map((h) => collect(h.netns));
   return { world, hosts, sw, dev, got };
 }
 
@@ -110,7 +110,7 @@ test('a station that moves is re-pointed to its new port', async () => {
   const world = new World({ seed: 4 });
   const h = [world.addHost('h0'), world.addHost('h1'), world.addHost('h2')];
   const sw = world.bridge('sw', h);
-  const got = h.map((x) => collect(x.net));
+  const got = h.map((x) => collect(x.netns));
   const mac = Uint8Array.of(0x02, 0, 0, 0, 0, 0x42);
   const from = (i: number, seq: number, dst: Uint8Array | null) => {
     const skb = frame(sw.linkOf(h[i])!.a, seq, 64, dst);
@@ -163,7 +163,7 @@ test('the bridge device has its own stack: frames for its address go up, not out
       return 0;
     },
   };
-  dev_add_pack(sw.host.net, pt);
+  dev_add_pack(sw.host.netns, pt);
   send(dev[0], 1, 64, sw.dev.dev_addr);
   await sleep(world, MS);
   assert.deepEqual(up, [{ seq: 1, dev: 'br0', pkt_type: PACKET_HOST }]);
@@ -191,10 +191,10 @@ test('the bridge device has its own stack: frames for its address go up, not out
 test('bridge address: the lowest port address unless set; ports become promiscuous', () => {
   const world = new World({ seed: 5 });
   const h = world.addHost('h');
-  const br = br_add_bridge(h.net, 'br0') as NetDevice;
+  const br = br_add_bridge(h.netns, 'br0') as NetDevice;
   const ports: NetDevice[] = [];
   for (let i = 0; i < 3; i++) {
-    const [x] = veth_newlink(h.net, `p${i}`, h.net, `q${i}`) as [NetDevice, NetDevice];
+    const [x] = veth_newlink(h.netns, `p${i}`, h.netns, `q${i}`) as [NetDevice, NetDevice];
     assert.equal(br_add_if(br, x), 0);
     assert.ok(x.flags & IFF_PROMISC);
     assert.equal(x.master, br);
@@ -204,7 +204,7 @@ test('bridge address: the lowest port address unless set; ports become promiscuo
   assert.equal(format_mac(br.dev_addr), lowest);
   const mine = Uint8Array.of(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
   assert.equal(br_set_mac_address(br, mine), 0);
-  const [y] = veth_newlink(h.net, 'p9', h.net, 'q9') as [NetDevice, NetDevice];
+  const [y] = veth_newlink(h.netns, 'p9', h.netns, 'q9') as [NetDevice, NetDevice];
   y.dev_addr.fill(0);
   y.dev_addr[0] = 2;
   assert.equal(br_add_if(br, y), 0);
@@ -216,9 +216,9 @@ test('bridge address: the lowest port address unless set; ports become promiscuo
   assert.equal(br_set_mac_address(br, Uint8Array.of(1, 0, 0, 0, 0, 0)), -22);
 
   // Without a hand-set address, a bridge whose last port leaves has the zero address (Linux).
-  const br2 = br_add_bridge(h.net, 'br2') as NetDevice;
+  const br2 = br_add_bridge(h.netns, 'br2') as NetDevice;
   assert.notEqual(format_mac(br2.dev_addr), '00:00:00:00:00:00', 'random at first');
-  const [z] = veth_newlink(h.net, 'z0', h.net, 'z1') as [NetDevice, NetDevice];
+  const [z] = veth_newlink(h.netns, 'z0', h.netns, 'z1') as [NetDevice, NetDevice];
   br_add_if(br2, z);
   assert.equal(format_mac(br2.dev_addr), format_mac(z.dev_addr));
   br_del_if(br2, z);
@@ -228,15 +228,15 @@ test('bridge address: the lowest port address unless set; ports become promiscuo
 test('br_add_if refuses loopback (EINVAL), itself (ELOOP), an enslaved device (EBUSY)', () => {
   const world = new World();
   const h = world.addHost('h');
-  const br = br_add_bridge(h.net, 'br0') as NetDevice;
-  const br2 = br_add_bridge(h.net, 'br1') as NetDevice;
+  const br = br_add_bridge(h.netns, 'br0') as NetDevice;
+  const br2 = br_add_bridge(h.netns, 'br1') as NetDevice;
   assert.equal(br_add_if(br, h.lo), -22);
   assert.equal(br_add_if(br, br), -40);
   assert.equal(br_add_if(br, br2), -40);
-  const [x] = veth_newlink(h.net, 'p0', h.net, 'q0') as [NetDevice, NetDevice];
+  const [x] = veth_newlink(h.netns, 'p0', h.netns, 'q0') as [NetDevice, NetDevice];
   assert.equal(br_add_if(br, x), 0);
   assert.equal(br_add_if(br2, x), -16);
-  assert.equal(br_add_bridge(h.net, 'br0'), -17);
+  assert.equal(br_add_bridge(h.netns, 'br0'), -17);
 });
 
 test('a port or bridge that is down forwards nothing', async () => {
@@ -262,7 +262,7 @@ test('switch links can be impaired like any link', async () => {
   const b = world.addHost('b');
   const sw = world.bridge('sw', [a]);
   sw.connect(b, { delay: '5ms' });
-  const got = collect(b.net);
+  const got = collect(b.netns);
   const t0 = world.clock.now();
   send(sw.linkOf(a)!.a, 1);
   await sleep(world, 20 * MS);
@@ -275,9 +275,9 @@ test('switch links can be impaired like any link', async () => {
 test('the bridge follows its ports: smallest MTU, a port that goes away leaves', async () => {
   const world = new World({ seed: 7 });
   const h = world.addHost('h');
-  const br = br_add_bridge(h.net, 'br0') as NetDevice;
-  const [p0] = veth_newlink(h.net, 'p0', h.net, 'q0') as [NetDevice, NetDevice];
-  const [p1] = veth_newlink(h.net, 'p1', h.net, 'q1') as [NetDevice, NetDevice];
+  const br = br_add_bridge(h.netns, 'br0') as NetDevice;
+  const [p0] = veth_newlink(h.netns, 'p0', h.netns, 'q0') as [NetDevice, NetDevice];
+  const [p1] = veth_newlink(h.netns, 'p1', h.netns, 'q1') as [NetDevice, NetDevice];
   br_add_if(br, p0);
   br_add_if(br, p1);
   assert.equal(br.mtu, 1500);

@@ -82,7 +82,7 @@ async function usernet(): Promise<number[][][]> {
   const hosts = [0, 1, 2].map((i) => world.addHost(`h${i}`));
   const sw = world.bridge('sw', hosts);
   const dev = hosts.map((h) => sw.linkOf(h)!.a);
-  const got = hosts.map((h) => collect(h.net));
+  const got = hosts.map((h) => collect(h.netns));
   const res: number[][][] = [];
   for (let k = 0; k < STEPS.length; k++) {
     const [i, dst] = STEPS[k];

@@ -19,7 +19,7 @@ import * as E from '../../src/uapi/errno.js';
 
 function route(h: ReturnType<ReturnType<typeof newWorld>['addHost']>, dst: string, saddr = 0, oif = 0) {
   const fl = { daddr: addr(dst), saddr, tos: 0, oif };
-  const rt = ip_route_output(h.net, fl);
+  const rt = ip_route_output(h.netns, fl);
   return { rt, fl };
 }
 
@@ -32,13 +32,13 @@ test('lo comes up with 127.0.0.1/8, and all of 127.0.0.0/8 is local', () => {
       'local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1 \n' +
       'broadcast 127.255.255.255 dev lo proto kernel scope link src 127.0.0.1 \n',
   );
-  assert.equal(inet_addr_type(a.net, addr('127.0.0.1')), RTN_LOCAL);
-  assert.equal(inet_addr_type(a.net, addr('127.1.2.3')), RTN_LOCAL);
-  assert.equal(inet_addr_type(a.net, addr('127.255.255.255')), RTN_BROADCAST);
-  assert.equal(inet_addr_type(a.net, addr('255.255.255.255')), RTN_BROADCAST);
-  assert.equal(inet_addr_type(a.net, addr('0.0.0.0')), RTN_BROADCAST);
-  assert.equal(inet_addr_type(a.net, addr('224.0.0.1')), RTN_MULTICAST);
-  assert.equal(inet_addr_type(a.net, addr('8.8.8.8')), RTN_UNICAST);
+  assert.equal(inet_addr_type(a.netns, addr('127.0.0.1')), RTN_LOCAL);
+  assert.equal(inet_addr_type(a.netns, addr('127.1.2.3')), RTN_LOCAL);
+  assert.equal(inet_addr_type(a.netns, addr('127.255.255.255')), RTN_BROADCAST);
+  assert.equal(inet_addr_type(a.netns, addr('255.255.255.255')), RTN_BROADCAST);
+  assert.equal(inet_addr_type(a.netns, addr('0.0.0.0')), RTN_BROADCAST);
+  assert.equal(inet_addr_type(a.netns, addr('224.0.0.1')), RTN_MULTICAST);
+  assert.equal(inet_addr_type(a.netns, addr('8.8.8.8')), RTN_UNICAST);
   const { rt, fl } = route(a, '127.9.9.9');
   assert.equal(typeof rt, 'object');
   assert.equal((rt as Rtable).dev.name, 'lo');
@@ -66,9 +66,9 @@ test('adding an address adds the connected, local and broadcast routes as Linux 
       'local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1 \n' +
       'broadcast 127.255.255.255 dev lo proto kernel scope link src 127.0.0.1 \n',
   );
-  assert.equal(inet_addr_type(a.net, addr('10.0.0.1')), RTN_LOCAL);
-  assert.equal(inet_addr_type(a.net, addr('10.0.0.255')), RTN_BROADCAST);
-  assert.equal(inet_addr_type(a.net, addr('10.0.0.2')), RTN_UNICAST);
+  assert.equal(inet_addr_type(a.netns, addr('10.0.0.1')), RTN_LOCAL);
+  assert.equal(inet_addr_type(a.netns, addr('10.0.0.255')), RTN_BROADCAST);
+  assert.equal(inet_addr_type(a.netns, addr('10.0.0.2')), RTN_UNICAST);
   // The same address again: "Error: ipv4: Address already assigned." (EEXIST).
   assert.throws(
     () => a.ip('ip addr add 10.0.0.1/24 dev v0'),
@@ -80,7 +80,7 @@ test('adding an address adds the connected, local and broadcast routes as Linux 
   // Deleting it takes its routes away.
   a.ip('ip addr del 10.0.0.1/24 dev v0');
   assert.equal(a.ip('ip route'), '');
-  assert.equal(inet_addr_type(a.net, addr('10.0.0.1')), RTN_UNICAST);
+  assert.equal(inet_addr_type(a.netns, addr('10.0.0.1')), RTN_UNICAST);
   assert.throws(
     () => a.ip('ip addr del 10.0.0.1/24 dev v0'),
     (e: unknown) => (e as IprouteError).errno === E.EADDRNOTAVAIL,
@@ -255,7 +255,7 @@ test('link down removes the routes of the device; up brings the connected ones b
   // An address added while down has only its local route until the device comes up.
   a.ip('ip link set eth0 down');
   a.ip('ip addr add 10.2.0.1/16 dev eth0');
-  assert.equal(inet_addr_type(a.net, addr('10.2.0.1')), RTN_LOCAL);
+  assert.equal(inet_addr_type(a.netns, addr('10.2.0.1')), RTN_LOCAL);
   assert.equal(a.ip('ip route'), '');
   a.ip('ip link set eth0 up');
   assert.match(a.ip('ip route'), /10\.2\.0\.0\/16 dev eth0 proto kernel scope link src 10\.2\.0\.1/);

@@ -190,7 +190,7 @@ test('packets wait in the queue while INCOMPLETE and leave in order; the queue i
   const q = arp_neigh_get(w2.da, B)!;
   assert.ok(q.arp_queue.qlen < 6 && q.arp_queue.qlen > 0);
   const kept = q.arp_queue.qlen;
-  assert.equal(arp_tbl(w2.a.net).stats.unres_discards, 6 - kept);
+  assert.equal(arp_tbl(w2.a.netns).stats.unres_discards, 6 - kept);
   await settleNow(clock2);
   assert.deepEqual(
     got2.map((g) => g.payload),
@@ -218,7 +218,7 @@ test('resolution fails after three probes a second apart: FAILED, queue reported
   const n = arp_neigh_get(da, C)!;
   assert.equal(n.nud_state, NUD_FAILED);
   assert.equal(n.arp_queue.qlen, 0);
-  assert.equal(arp_tbl(a.net).stats.res_failed, 1);
+  assert.equal(arp_tbl(a.netns).stats.res_failed, 1);
   // Each queued packet came back to us as host unreachable over loopback.
   assert.equal(mib(a, 'Icmp', 'OutDestUnreachs'), 2);
   assert.equal(mib(a, 'Icmp', 'InDestUnreachs'), 2);
@@ -392,7 +392,7 @@ function arpFrame(
 test('bad ARP packets are dropped and counted; foreign and own-address requests are not answered', async () => {
   const { a, b, da, db, clock } = setup();
   const fb = arpTap(db);
-  const st = arp_state(b.net);
+  const st = arp_state(b.netns);
   const bc = new Uint8Array(6).fill(0xff);
   const src = da.dev_addr;
   injectFrame(db, arpFrame(bc, src, { sip: A, tip: B, len: 20 }));
@@ -422,14 +422,14 @@ test('bad ARP packets are dropped and counted; foreign and own-address requests 
   // A request for an address that is not b's: no reply, and no entry for the asker.
   injectFrame(db, arpFrame(bc, src, { sip: A, tip: addr('10.0.0.77') }));
   // A request claiming to come from b's own address (a conflict or a spoof): martian source.
-  const martian = rt_cache_stat(b.net).in_martian_src;
+  const martian = rt_cache_stat(b.netns).in_martian_src;
   injectFrame(db, arpFrame(bc, src, { sip: B, tip: B }));
   injectFrame(db, arpFrame(bc, src, { sip: B, tip: addr('10.0.0.2') }));
   await settleNow(clock);
   assert.equal(fb.length, 0);
   assert.equal(arp_neigh_get(db, A), null);
   assert.equal(arp_neigh_get(db, B), null);
-  assert.ok(rt_cache_stat(b.net).in_martian_src > martian);
+  assert.ok(rt_cache_stat(b.netns).in_martian_src > martian);
   assert.equal(st.drops.not_answered, 3);
   // An unsolicited reply is ignored with arp_accept = 0.
   injectFrame(db, arpFrame(db.dev_addr, src, { op: 2, sip: A, tip: B }));
@@ -437,7 +437,7 @@ test('bad ARP packets are dropped and counted; foreign and own-address requests 
   assert.equal(arp_neigh_get(db, A), null);
   assert.equal(st.drops.ignored, 1);
   // Nothing reached a's side and nothing threw.
-  assert.equal(arp_tbl(a.net).entries, 0);
+  assert.equal(arp_tbl(a.netns).entries, 0);
 });
 
 test('a duplicate address probe (sender 0.0.0.0) for our address is answered to the prober', async () => {
@@ -449,7 +449,7 @@ test('a duplicate address probe (sender 0.0.0.0) for our address is answered to 
   assert.equal(fb[0].op, 2);
   assert.equal(fb[0].tip, 0);
   assert.equal(fb[0].sip, B);
-  assert.equal(arp_tbl(b.net).entries, 0, 'a prober is not learned');
+  assert.equal(arp_tbl(b.netns).entries, 0, 'a prober is not learned');
 });
 
 test('arp_ignore=1 answers only for addresses on the incoming interface', async () => {
@@ -498,7 +498,7 @@ test('a device going down forgets its neighbours', async () => {
   assert.ok(arp_neigh_get(da, B));
   a.ip('ip link set eth0 down');
   assert.equal(arp_neigh_get(da, B), null);
-  assert.equal(arp_tbl(a.net).entries, 0);
+  assert.equal(arp_tbl(a.netns).entries, 0);
 });
 
 test('neighbour sysctls have Linux defaults', () => {
@@ -545,7 +545,7 @@ test('the table stays within gc_thresh3: forced GC removes failed entries first'
   // With no probes allowed, each new entry fails at once.
   for (let i = 0; i < 20; i++) sendProto(a, addr(`10.0.0.${100 + i}`), pattern(4));
   await settleNow(clock);
-  const tbl = arp_tbl(a.net);
+  const tbl = arp_tbl(a.netns);
   assert.ok(tbl.entries <= 8, `entries ${tbl.entries}`);
   assert.ok(tbl.stats.forced_gc_runs > 0);
   void da;
@@ -568,7 +568,7 @@ test('a router that cannot resolve the next hop tells the sender: host unreachab
   c.ip('ip addr add 10.1.0.2/24 dev eth0');
   const clock = w.clock as VirtualClock;
   const errs: { from: number; type: number; code: number; qdaddr: number; t: number }[] = [];
-  inet_add_protocol(a.net, 200, {
+  inet_add_protocol(a.netns, 200, {
     handler: () => 0,
     err_handler(skb: SkBuff) {
       const h = skb.head;
@@ -654,7 +654,7 @@ test('random and mutated ARP frames and ICMP messages: nothing throws, the table
       }
       await settleNow(clock);
       assert.equal(mib(b, 'Icmp', 'InMsgs'), before + icmps);
-      const tbl = arp_tbl(b.net);
+      const tbl = arp_tbl(b.netns);
       assert.equal([...tbl].length, tbl.entries);
       for (const n of tbl) assert.ok(n.nud_state !== 0 || n.arp_queue.qlen === 0);
     }),
@@ -697,5 +697,5 @@ test('proxy ARP: a router with proxy_arp answers for hosts it routes to, after a
   assert.equal(fr[0].sha, mac(ra.dev_addr), "the router's own address");
   assert.equal(got.length, 1);
   assert.equal(mac(arp_neigh_get(da, addr('10.1.0.2'))!.ha), mac(ra.dev_addr));
-  assert.equal(arp_state(r.net).proxy_replies, 1);
+  assert.equal(arp_state(r.netns).proxy_replies, 1);
 });

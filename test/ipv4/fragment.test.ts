@@ -64,8 +64,8 @@ test('datagrams of every size class up to 65535 bytes are fragmented and reassem
   assert.equal(mib(b, 'Ip', 'ReasmReqds'), frags);
   assert.equal(mib(b, 'Ip', 'ReasmOKs'), sizes.filter((n) => n > 1480).length);
   assert.equal(mib(b, 'Ip', 'ReasmFails'), 0);
-  assert.equal(ip_frags(b.net).nqueues, 0);
-  assert.equal(ip_frags(b.net).mem, 0);
+  assert.equal(ip_frags(b.netns).nqueues, 0);
+  assert.equal(ip_frags(b.netns).mem, 0);
 });
 
 test('out-of-order and duplicated fragments reassemble once', async () => {
@@ -79,7 +79,7 @@ test('out-of-order and duplicated fragments reassemble once', async () => {
   assert.equal(mib(b, 'Ip', 'ReasmOKs'), 1);
   assert.equal(mib(b, 'IpExt', 'ReasmOverlaps'), 0);
   // The duplicate of the first fragment came after completion: it starts a queue of its own.
-  assert.equal(ip_frags(b.net).nqueues, 1);
+  assert.equal(ip_frags(b.netns).nqueues, 1);
 });
 
 test('random permutations with duplicates of a random datagram always reassemble to it', async () => {
@@ -126,14 +126,14 @@ test('overlapping fragments kill the queue (ReasmOverlaps); a contained one is a
   await flush();
   assert.equal(mib(b, 'IpExt', 'ReasmOverlaps'), 1);
   assert.equal(mib(b, 'Ip', 'ReasmFails'), 1);
-  assert.equal(ip_frags(b.net).nqueues, 0);
+  assert.equal(ip_frags(b.netns).nqueues, 0);
   // Teardrop's shape: the second fragment lies inside the first — dropped alone, queue kept.
   // (One turn only: when the world is idle, virtual time jumps to the queue's expiry.)
   inject(eb, frag(0, d.subarray(0, 32), true, 2));
   inject(eb, frag(8, d.subarray(8, 16), true, 2));
   await settle();
   assert.equal(mib(b, 'IpExt', 'ReasmOverlaps'), 1);
-  assert.equal(ip_frags(b.net).nqueues, 1);
+  assert.equal(ip_frags(b.netns).nqueues, 1);
   inject(eb, frag(32, d.subarray(32, 64), false, 2));
   await settle();
   assert.equal(got.length, 1);
@@ -145,7 +145,7 @@ test('overlapping fragments kill the queue (ReasmOverlaps); a contained one is a
   await settle();
   assert.equal(mib(b, 'Ip', 'ReasmFails'), 2);
   assert.equal(got.length, 1);
-  assert.equal(ip_frags(b.net).nqueues, 0);
+  assert.equal(ip_frags(b.netns).nqueues, 0);
 });
 
 test('the ping of death (more than 65535 bytes) is refused at reassembly', async () => {
@@ -157,7 +157,7 @@ test('the ping of death (more than 65535 bytes) is refused at reassembly', async
   assert.equal(got.length, 0);
   assert.equal(mib(b, 'Ip', 'ReasmFails'), 1);
   assert.equal(mib(b, 'Ip', 'ReasmOKs'), 0);
-  assert.equal(ip_frags(b.net).nqueues, 0);
+  assert.equal(ip_frags(b.netns).nqueues, 0);
 });
 
 test('an incomplete datagram expires after ipfrag_time (30 s of virtual time)', async () => {
@@ -165,7 +165,7 @@ test('an incomplete datagram expires after ipfrag_time (30 s of virtual time)', 
   const t0 = w.now();
   inject(eb, frag(0, pattern(16), true, 9));
   await settle();
-  assert.equal(ip_frags(b.net).nqueues, 1);
+  assert.equal(ip_frags(b.netns).nqueues, 1);
   // The rest arriving in time completes it.
   inject(eb, frag(16, pattern(16, 3), false, 9));
   await settle();
@@ -174,8 +174,8 @@ test('an incomplete datagram expires after ipfrag_time (30 s of virtual time)', 
   await flush(10);
   assert.equal(mib(b, 'Ip', 'ReasmTimeout'), 1);
   assert.equal(mib(b, 'Ip', 'ReasmFails'), 1);
-  assert.equal(ip_frags(b.net).nqueues, 0);
-  assert.equal(ip_frags(b.net).mem, 0);
+  assert.equal(ip_frags(b.netns).nqueues, 0);
+  assert.equal(ip_frags(b.netns).mem, 0);
   assert.ok(w.now() - t0 >= 30_000);
   assert.ok(w.now() - t0 < 30_001);
   // A shorter ipfrag_time applies to new queues.
@@ -194,7 +194,7 @@ test('above ipfrag_high_thresh new fragments are refused (ReasmFails)', async ()
   assert.equal(b.sysctl.read('net.ipv4.ipfrag_high_thresh'), 20000);
   for (let id = 1; id <= 40; id++) inject(eb, frag(0, pattern(1000), true, id));
   await settle();
-  const f = ip_frags(b.net);
+  const f = ip_frags(b.netns);
   assert.ok(f.nqueues > 0 && f.nqueues < 40, `queues ${f.nqueues}`);
   assert.equal(mib(b, 'Ip', 'ReasmFails'), 40 - f.nqueues);
   assert.ok(f.mem > 20000);

@@ -32,7 +32,7 @@ export async function flush(n = 5): Promise<void> {
  * peer's MAC), so frames arrive as PACKET_HOST.
  */
 export function link(a: Host, an: string, b: Host, bn: string, noarp = true): [NetDevice, NetDevice] {
-  const r = veth_newlink(a.net, an, b.net, bn);
+  const r = veth_newlink(a.netns, an, b.netns, bn);
   if (typeof r === 'number') throw new Error(`veth_newlink ${r}`);
   const [da, db] = r;
   if (noarp) {
@@ -59,7 +59,7 @@ export interface Received {
 /** Register protocol 253 on `h`; every datagram delivered to it is recorded. */
 export function listen(h: Host, proto = TESTPROTO): Received[] {
   const got: Received[] = [];
-  const err = inet_add_protocol(h.net, proto, {
+  const err = inet_add_protocol(h.netns, proto, {
     handler(skb: SkBuff): number {
       const hd = skb.head;
       const nh = skb.network_header;
@@ -105,14 +105,14 @@ export function sendProto(
   opts: { ttl?: number; df?: boolean; saddr?: number; proto?: number; tos?: number; opt?: Uint8Array } = {},
 ): number {
   const fl = { daddr, saddr: opts.saddr ?? 0, tos: opts.tos ?? 0, oif: 0 };
-  const rt = ip_route_output(h.net, fl);
+  const rt = ip_route_output(h.netns, fl);
   if (typeof rt === 'number') return rt;
   const skb = netdev_alloc_skb(128, payload.length);
   skb.head.set(payload, skb.data);
   skb.put(payload.length);
   skb.dst = rt;
   ip_build_header(
-    h.net,
+    h.netns,
     skb,
     fl.saddr,
     fl.daddr,
@@ -122,7 +122,7 @@ export function sendProto(
     opts.df ?? false,
     opts.opt ?? null,
   );
-  return ip_local_out(h.net, null, skb);
+  return ip_local_out(h.netns, null, skb);
 }
 
 /** Build a raw IPv4 datagram (header checksum right unless `badCsum`). */
@@ -185,7 +185,7 @@ export function inject(dev: NetDevice, pkt: Uint8Array): void {
 }
 
 export function mib(h: Host, table: string, name: string): number {
-  return snmp_get(h.net, table, name);
+  return snmp_get(h.netns, table, name);
 }
 
 export function newWorld(seed = 1): World {

@@ -96,7 +96,7 @@ function icmpTap(dev: NetDevice): Seen[] {
 test('echo: a hand-built request is answered with the same identifier, sequence and data', async () => {
   const { a, b, da, db, clock } = setup();
   const replies: Uint8Array[] = [];
-  set_ping_rcv(a.net, (skb) => {
+  set_ping_rcv(a.netns, (skb) => {
     replies.push(skb.head.slice(skb.transport_header, skb.tail));
     return true;
   });
@@ -127,7 +127,7 @@ test('echo: a hand-built request is answered with the same identifier, sequence 
 test('echo over loopback, and icmp_echo_ignore_all', async () => {
   const { a, clock } = setup();
   let n = 0;
-  set_ping_rcv(a.net, () => {
+  set_ping_rcv(a.netns, () => {
     n++;
     return true;
   });
@@ -181,7 +181,7 @@ test('bad messages: checksum (InCsumErrors), too short, unknown type — each In
 test('an error reaches the err_handler of the protocol in the quoted header', async () => {
   const { a, b, clock } = setup();
   const errs: { type: number; code: number; info: number; qdaddr: number }[] = [];
-  inet_add_protocol(a.net, 200, {
+  inet_add_protocol(a.netns, 200, {
     handler: () => 0,
     err_handler(skb: SkBuff, info: number) {
       const h = skb.head;
@@ -298,7 +298,7 @@ test('rate limits: six errors in a burst then one a second per destination; echo
   await settleNow(clock);
   assert.equal(sentB.length, 7, 'one more token after a second');
   // Echo replies (type 0 is not in icmp_ratemask) always go.
-  set_ping_rcv(a.net, () => true);
+  set_ping_rcv(a.netns, () => true);
   for (let i = 0; i < 20; i++) sendProto(a, B, icmpMsg(8, 0, i, pattern(8)), { proto: 1 });
   await settleNow(clock);
   assert.equal(sentB.filter((s) => s.type === 0).length, 20);
@@ -334,14 +334,14 @@ test('frag-needed lowers the path MTU of the route to the quoted destination', a
   const quoted = buildIp({ saddr: A, daddr: C, proto: 17, payload: pattern(8) });
   quoted[6] = 0x40; // DF
   const fl = () => ({ daddr: C, saddr: 0, tos: 0, oif: 0 });
-  const before = ip_route_output(a.net, fl()) as Rtable;
+  const before = ip_route_output(a.netns, fl()) as Rtable;
   assert.equal(dst_mtu(before, clock.now()), 1500);
   inject(
     da,
     buildIp({ saddr: addr('10.0.0.254'), daddr: A, proto: 1, payload: icmpMsg(3, 4, 1200, quoted) }),
   );
   await settleNow(clock);
-  const after = ip_route_output(a.net, fl()) as Rtable;
+  const after = ip_route_output(a.netns, fl()) as Rtable;
   assert.equal(dst_mtu(after, clock.now()), 1200);
   assert.equal(mib(a, 'Icmp', 'InDestUnreachs'), 1);
 });
@@ -349,7 +349,7 @@ test('frag-needed lowers the path MTU of the route to the quoted destination', a
 test('time exceeded in reassembly is not passed to the transport; in transit it is', async () => {
   const { a, da, clock } = setup();
   const infos: number[] = [];
-  inet_add_protocol(a.net, 200, {
+  inet_add_protocol(a.netns, 200, {
     handler: () => 0,
     err_handler(skb: SkBuff) {
       infos.push(skb.head[skb.transport_header + 1]);
@@ -392,7 +392,7 @@ test('TTL expiry at a router comes back as time exceeded to the sender transport
   c.ip('ip addr add 10.1.0.2/24 dev eth0');
   const clock = w.clock as VirtualClock;
   const errs: number[][] = [];
-  inet_add_protocol(a.net, 200, {
+  inet_add_protocol(a.netns, 200, {
     handler: () => 0,
     err_handler(skb: SkBuff) {
       const h = skb.head;
@@ -436,7 +436,7 @@ test(
   async () => {
     const { a, b, da, clock } = setup(71);
     const cap = a.capture('eth0');
-    set_ping_rcv(a.net, () => true);
+    set_ping_rcv(a.netns, () => true);
     sendProto(a, B, icmpMsg(8, 0, 0x00010001, pattern(56)), { proto: 1 });
     sendProto(a, B, pattern(300), { proto: 200 });
     sendProto(a, addr('10.0.0.9'), pattern(30), { proto: 200 });

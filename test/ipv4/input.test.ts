@@ -136,15 +136,15 @@ test('not for us: InAddrErrors on a host that does not forward', async () => {
 
 test('martians are dropped: loopback, multicast, zero and our own addresses as source', async () => {
   const { b, eth, got } = setup();
-  const before = rt_cache_stat(b.net).in_martian_src;
+  const before = rt_cache_stat(b.netns).in_martian_src;
   for (const s of ['127.0.0.1', '224.0.0.5', '255.255.255.255', '0.0.0.1', '10.0.0.2'])
     inject(eth, buildIp({ saddr: addr(s), daddr: B, payload: pattern(8) }));
   inject(eth, buildIp({ saddr: A, daddr: addr('127.0.0.1'), payload: pattern(8) }));
   inject(eth, buildIp({ saddr: A, daddr: addr('0.1.2.3'), payload: pattern(8) }));
   await flush();
   assert.equal(got.length, 0);
-  assert.equal(rt_cache_stat(b.net).in_martian_src - before, 5);
-  assert.equal(rt_cache_stat(b.net).in_martian_dst, 2);
+  assert.equal(rt_cache_stat(b.netns).in_martian_src - before, 5);
+  assert.equal(rt_cache_stat(b.netns).in_martian_dst, 2);
   assert.equal(mib(b, 'Ip', 'InReceives'), 7);
   assert.equal(mib(b, 'Ip', 'InDelivers'), 0);
 });

@@ -47,20 +47,20 @@ test('a learned path MTU makes the sender fragment smaller, and expires', async 
   const got = listen(b);
   const B = addr('10.0.0.2');
   a.ip('ip route add 10.9.0.0/16 via 10.0.0.2');
-  const rt0 = ip_route_output(a.net, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable;
+  const rt0 = ip_route_output(a.netns, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable;
   assert.equal(dst_mtu(rt0, w.clock.now()), 1500);
-  ipv4_update_pmtu(a.net, B, 1000);
-  const rt = ip_route_output(a.net, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable;
+  ipv4_update_pmtu(a.netns, B, 1000);
+  const rt = ip_route_output(a.netns, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable;
   assert.equal(rt.rt_pmtu, 1000);
   assert.equal(dst_mtu(rt, w.clock.now()), 1000);
   // Other destinations through the same route are not affected.
-  const other = ip_route_output(a.net, { daddr: addr('10.0.0.3'), saddr: 0, tos: 0, oif: 0 }) as Rtable;
+  const other = ip_route_output(a.netns, { daddr: addr('10.0.0.3'), saddr: 0, tos: 0, oif: 0 }) as Rtable;
   assert.equal(dst_mtu(other, w.clock.now()), 1500);
   // Never below net.ipv4.route.min_pmtu (552), never upwards.
-  ipv4_update_pmtu(a.net, B, 300);
-  assert.equal((ip_route_output(a.net, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable).rt_pmtu, 552);
-  ipv4_update_pmtu(a.net, B, 1400);
-  assert.equal((ip_route_output(a.net, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable).rt_pmtu, 552);
+  ipv4_update_pmtu(a.netns, B, 300);
+  assert.equal((ip_route_output(a.netns, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable).rt_pmtu, 552);
+  ipv4_update_pmtu(a.netns, B, 1400);
+  assert.equal((ip_route_output(a.netns, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable).rt_pmtu, 552);
   sendProto(a, B, pattern(1200, 8));
   await flush(1);
   assert.equal(frames.length, 3);
@@ -70,7 +70,7 @@ test('a learned path MTU makes the sender fragment smaller, and expires', async 
   assert.match(a.ip('ip route get 10.0.0.2'), /cache expires 600sec mtu 552 \n$/);
   // Ten minutes later (net.ipv4.route.mtu_expires) the exception is gone.
   (w.clock as unknown as { advance(ns: number): void }).advance(601e9);
-  const later = ip_route_output(a.net, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable;
+  const later = ip_route_output(a.netns, { daddr: B, saddr: 0, tos: 0, oif: 0 }) as Rtable;
   assert.equal(dst_mtu(later, w.clock.now()), 1500);
 });
 
@@ -92,13 +92,13 @@ test('broadcasts go out on the link and are looped back to the sender', async ()
 test('255.255.255.255 needs an interface (or a source) to leave by', () => {
   const { a } = pair();
   // No route for the limited broadcast without oif: the main table has none.
-  const r = ip_route_output(a.net, { daddr: 0xffffffff, saddr: 0, tos: 0, oif: 0 });
+  const r = ip_route_output(a.netns, { daddr: 0xffffffff, saddr: 0, tos: 0, oif: 0 });
   assert.equal(typeof r, 'number');
   const fl = { daddr: 0xffffffff, saddr: addr('10.0.0.1'), tos: 0, oif: 0 };
-  const rt = ip_route_output(a.net, fl) as Rtable;
+  const rt = ip_route_output(a.netns, fl) as Rtable;
   assert.equal(rt.dev.name, 'eth0');
   const fl2 = { daddr: 0xffffffff, saddr: 0, tos: 0, oif: 2 };
-  const rt2 = ip_route_output(a.net, fl2) as Rtable;
+  const rt2 = ip_route_output(a.netns, fl2) as Rtable;
   assert.equal(rt2.dev.ifindex, 2);
   assert.equal(fl2.saddr, addr('10.0.0.1'));
 });

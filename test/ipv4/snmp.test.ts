@@ -31,13 +31,13 @@ test('a fresh host prints /proc/net/snmp and /proc/net/netstat exactly as Linux'
 test('IcmpMsg lines appear for non-zero types only, in the Icmp per-type columns too', () => {
   const w = newWorld();
   const a = w.addHost('a');
-  ICMPMSGIN_INC_STATS(a.net, 8);
-  ICMPMSGOUT_INC_STATS(a.net, 0);
-  ICMPMSGOUT_INC_STATS(a.net, 3);
-  ICMPMSGOUT_INC_STATS(a.net, 3);
-  ICMP_INC_STATS(a.net, ICMP_MIB_INMSGS);
-  IP_INC_STATS(a.net, IPSTATS_MIB_INPKTS);
-  UDP_INC_STATS(a.net, UDP_MIB_NOPORTS);
+  ICMPMSGIN_INC_STATS(a.netns, 8);
+  ICMPMSGOUT_INC_STATS(a.netns, 0);
+  ICMPMSGOUT_INC_STATS(a.netns, 3);
+  ICMPMSGOUT_INC_STATS(a.netns, 3);
+  ICMP_INC_STATS(a.netns, ICMP_MIB_INMSGS);
+  IP_INC_STATS(a.netns, IPSTATS_MIB_INPKTS);
+  UDP_INC_STATS(a.netns, UDP_MIB_NOPORTS);
   const text = a.procNetSnmp();
   assert.match(text, /\nIcmpMsg: InType8 OutType0 OutType3\nIcmpMsg: 1 1 2\nTcp: /);
   assert.equal(mib(a, 'Icmp', 'InEchos'), 1);
@@ -48,7 +48,7 @@ test('IcmpMsg lines appear for non-zero types only, in the Icmp per-type columns
   assert.equal(mib(a, 'Ip', 'InReceives'), 1);
   assert.equal(mib(a, 'Udp', 'NoPorts'), 1);
   // Sixteen types to a line pair, as icmpmsg_put() breaks them.
-  for (let t = 20; t < 40; t++) ICMPMSGIN_INC_STATS(a.net, t);
+  for (let t = 20; t < 40; t++) ICMPMSGIN_INC_STATS(a.netns, t);
   const lines = a
     .procNetSnmp()
     .split('\n')

@@ -26,23 +26,23 @@ test('defaults are Linux defaults', () => {
     ['net.ipv4.route.min_pmtu', 552],
   ];
   for (const [n, v] of expect) assert.equal(a.sysctl.read(n), v, n);
-  assert.deepEqual(inet_get_local_port_range(a.net), [32768, 60999]);
-  assert.deepEqual(inet_get_ping_group_range(a.net), [1, 0]);
+  assert.deepEqual(inet_get_local_port_range(a.netns), [32768, 60999]);
+  assert.deepEqual(inet_get_ping_group_range(a.netns), [1, 0]);
 });
 
 test('validation: port range, frag thresholds, ip_forward spreads to every device', () => {
   const a = newWorld().addHost('a');
   // Linux: "500 2000" straddles ip_unprivileged_port_start, "2000 1000" is reversed.
-  assert.equal(set_local_port_range(a.net, 500, 2000), -E.EINVAL);
-  assert.equal(set_local_port_range(a.net, 2000, 1000), -E.EINVAL);
-  assert.equal(set_local_port_range(a.net, 1024, 2000), 0);
-  assert.deepEqual(inet_get_local_port_range(a.net), [1024, 2000]);
-  assert.equal(set_ping_group_range(a.net, 0, 2147483648), -E.EINVAL);
-  assert.equal(set_ping_group_range(a.net, 0, 2147483647), 0);
-  assert.deepEqual(inet_get_ping_group_range(a.net), [0, 2147483647]);
+  assert.equal(set_local_port_range(a.netns, 500, 2000), -E.EINVAL);
+  assert.equal(set_local_port_range(a.netns, 2000, 1000), -E.EINVAL);
+  assert.equal(set_local_port_range(a.netns, 1024, 2000), 0);
+  assert.deepEqual(inet_get_local_port_range(a.netns), [1024, 2000]);
+  assert.equal(set_ping_group_range(a.netns, 0, 2147483648), -E.EINVAL);
+  assert.equal(set_ping_group_range(a.netns, 0, 2147483647), 0);
+  assert.deepEqual(inet_get_ping_group_range(a.netns), [0, 2147483647]);
   // Reversed: nobody ("1 0"), as Linux stores it.
-  assert.equal(set_ping_group_range(a.net, 5, 2), 0);
-  assert.deepEqual(inet_get_ping_group_range(a.net), [1, 0]);
+  assert.equal(set_ping_group_range(a.netns, 5, 2), 0);
+  assert.deepEqual(inet_get_ping_group_range(a.netns), [1, 0]);
   // The high threshold may not go below the low one (and the reverse).
   assert.throws(() => a.sysctl.write('net.ipv4.ipfrag_high_thresh', 100), { code: 'EINVAL' });
   assert.throws(() => a.sysctl.write('net.ipv4.ipfrag_low_thresh', 5000000), { code: 'EINVAL' });

@@ -62,7 +62,7 @@ test('TCP path MTU discovery: an ICMP frag-needed lowers the MSS and the data st
   assert.equal(got, data.length);
   assert.equal(h.digest('hex'), createHash('sha256').update(data).digest('hex'));
   assert.equal(ta.getsockopt(c2, SOL_TCP, TCP_MAXSEG), 1000 - 40 - 12, 'the MSS now fits the path');
-  assert.ok(snmp_get(r.net, 'Icmp', 'OutDestUnreachs') >= 1, 'the router said so');
+  assert.ok(snmp_get(r.netns, 'Icmp', 'OutDestUnreachs') >= 1, 'the router said so');
   for (const [t, f] of [
     [ta, c],
     [ta, c2],

@@ -54,8 +54,8 @@ test('inet_create: no transport for the type is ESOCKTNOSUPPORT; bad protocol nu
 test('inet_create finds transports by exact protocol or wildcard, as inetsw does', () => {
   const host = new World().addHost('h');
   const t = host.spawn();
-  inet_register_protosw(host.net, toyProtosw(SOCK_DGRAM, 17));
-  inet_register_protosw(host.net, toyProtosw(SOCK_RAW, 0));
+  inet_register_protosw(host.netns, toyProtosw(SOCK_DGRAM, 17));
+  inet_register_protosw(host.netns, toyProtosw(SOCK_RAW, 0));
   const u = t.socket(AF_INET, SOCK_DGRAM, 0);
   assert.equal(t.getsockopt(u, SOL_SOCKET, SO_PROTOCOL), 17, 'protocol 0 takes the first entry');
   assert.equal(t.getsockopt(u, SOL_SOCKET, SO_DOMAIN), AF_INET);

@@ -56,12 +56,12 @@ test('a veth pair joins two hosts: frames cross, classified and counted', async 
   const world = new World({ seed: 3 });
   const a = world.addHost('a');
   const b = world.addHost('b');
-  const pair = veth_newlink(a.net, 'eth0', b.net, 'eth0');
+  const pair = veth_newlink(a.netns, 'eth0', b.netns, 'eth0');
   assert.ok(Array.isArray(pair));
   const [da, db] = pair;
   dev_open(da);
   dev_open(db);
-  const rx = collector(b.net);
+  const rx = collector(b.netns);
   dev_queue_xmit(frame(da, [1, 2, 3], db.dev_addr));
   assert.equal(rx.got.length, 0, 'delivery happens in the receive softirq, after the sender returns');
   await tick();
@@ -81,7 +81,7 @@ test('down devices and lost carrier drop; frames with no handler are counted', a
   const world = new World();
   const a = world.addHost('a');
   const b = world.addHost('b');
-  const [da, db] = veth_newlink(a.net, 'eth0', b.net, 'eth0') as [NetDevice, NetDevice];
+  const [da, db] = veth_newlink(a.netns, 'eth0', b.netns, 'eth0') as [NetDevice, NetDevice];
   dev_open(da);
   dev_queue_xmit(frame(da, [1], null));
   assert.equal(da.stats.tx_dropped, 1, 'peer down');
@@ -99,7 +99,7 @@ test('down devices and lost carrier drop; frames with no handler are counted', a
 
 test('the loopback device receives what it sends; taps see both directions', async () => {
   const host = new World().addHost('h');
-  const rx = collector(host.net);
+  const rx = collector(host.netns);
   const seen: boolean[] = [];
   host.lo.taps.push((_skb, _dev, out) => seen.push(out));
   dev_queue_xmit(frame(host.lo, [9, 9], null));
@@ -113,7 +113,7 @@ test('the loopback device receives what it sends; taps see both directions', asy
 
 test('device names: %d patterns, duplicates and bad names', () => {
   const host = new World().addHost('h');
-  const mk = (n: string) => new NetDevice(n, host.net, { ndo_start_xmit: () => 0 });
+  const mk = (n: string) => new NetDevice(n, host.netns, { ndo_start_xmit: () => 0 });
   const d0 = mk('dummy%d');
   const d1 = mk('dummy%d');
   assert.equal(register_netdevice(d0), 0);
@@ -129,15 +129,15 @@ test('the receive backlog is bounded by net.core.netdev_max_backlog', async () =
   const world = new World();
   const a = world.addHost('a');
   const b = world.addHost('b');
-  const [da, db] = veth_newlink(a.net, 'eth0', b.net, 'eth0') as [NetDevice, NetDevice];
+  const [da, db] = veth_newlink(a.netns, 'eth0', b.netns, 'eth0') as [NetDevice, NetDevice];
   dev_open(da);
   dev_open(db);
-  const rx = collector(b.net);
+  const rx = collector(b.netns);
   b.sysctl.write('net.core.netdev_max_backlog', 5);
   for (let i = 0; i < 8; i++) dev_queue_xmit(frame(da, [i], null));
   await tick();
   assert.equal(rx.got.length, 5);
-  assert.equal(netdev_state(b.net).softnet.dropped, 3);
+  assert.equal(netdev_state(b.netns).softnet.dropped, 3);
   assert.equal(db.stats.rx_dropped, 3);
 });
 

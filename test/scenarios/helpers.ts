@@ -27,7 +27,7 @@ export async function settle(w: World, turns = 20): Promise<void> {
 }
 
 export function mib(h: Host, table: string, name: string): number {
-  return snmp_get(h.net, table, name);
+  return snmp_get(h.netns, table, name);
 }
 
 export interface Routed {

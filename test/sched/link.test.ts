@@ -13,7 +13,7 @@ test('world.link names ends eth0, eth1… per host, brings them up, no queue unl
   const ac = world.link(a, c, { delay: '1ms' });
   assert.ok(ab instanceof Link);
   assert.deepEqual([ab.a.name, ab.b.name, ac.a.name, ac.b.name], ['eth0', 'eth0', 'eth1', 'eth0']);
-  assert.equal(dev_get_by_name(a.net, 'eth1'), ac.a);
+  assert.equal(dev_get_by_name(a.netns, 'eth1'), ac.a);
   for (const d of [ab.a, ab.b, ac.a, ac.b]) assert.ok(d.flags & IFF_UP);
   assert.equal(ab.a.qdisc, null, 'veth is noqueue');
   assert.equal(ac.a.qdisc?.id, 'netem');
@@ -26,7 +26,7 @@ test('a link may join a host to itself; mtu applies to both ends', async () => {
   const a = world.addHost('a');
   const l = world.link(a, a, { mtu: 9000 });
   assert.deepEqual([l.a.name, l.b.name, l.a.mtu, l.b.mtu], ['eth0', 'eth1', 9000, 9000]);
-  const got = collect(a.net, l.b);
+  const got = collect(a.netns, l.b);
   send(l.a, 1, 8000);
   await sleep(world, MS);
   assert.equal(got.length, 1);

@@ -23,7 +23,7 @@ function pair(seed: number, opts: Parameters<World['link']>[2] = {}) {
   const a = world.addHost('a');
   const b = world.addHost('b');
   const link = world.link(a, b, opts);
-  const got = collect(b.net);
+  const got = collect(b.netns);
   return { world, a, b, link, got };
 }
 
@@ -293,7 +293,7 @@ test('a rate-limited link tail-drops beyond its limit and tells the sender', asy
 
 test('partition: nothing crosses while on (in flight included), traffic resumes when healed', async () => {
   const { world, b, link, got } = pair(1, { delay: '10ms' });
-  const back = collect(link.hostA.net);
+  const back = collect(link.hostA.netns);
   send(link.a, 1);
   await sleep(world, 5 * MS);
   link.partition();
@@ -401,8 +401,8 @@ test('an explicit seed fixes a direction’s stream regardless of the world seed
   assert.deepEqual(await run(1), await run(2));
   // The two directions of one seeded link do not lose the same packets.
   const { world, link } = pair(1, { loss: 0.5, seed: 99 });
-  const back = collect(link.hostA.net);
-  const fwd = collect(link.hostB.net);
+  const back = collect(link.hostA.netns);
+  const fwd = collect(link.hostB.netns);
   for (let i = 0; i < 200; i++) {
     send(link.a, i);
     send(link.b, i);

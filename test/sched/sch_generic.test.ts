@@ -12,7 +12,7 @@ function setup() {
   const a = world.addHost('a');
   const b = world.addHost('b');
   const link = world.link(a, b);
-  return { world, link, got: collect(b.net) };
+  return { world, link, got: collect(b.netns) };
 }
 
 test('pfifo_fast: bands by priority, FIFO within a band, limit = tx_queue_len', () => {

@@ -246,7 +246,7 @@ test('the same flood without SYN cookies shuts the legitimate client out', async
 function portRange(h: Host, low: number, high: number): void {
   if (h.sysctl.names().includes('net.ipv4.ip_local_port_range'))
     h.sysctl.writeText('net.ipv4.ip_local_port_range', `${low} ${high}`);
-  else assert.equal(set_local_port_range(h.net, low, high), 0);
+  else assert.equal(set_local_port_range(h.netns, low, high), 0);
 }
 
 /** A host that connects to its own listener on loopback from port 40000 only. */

@@ -172,9 +172,9 @@ export interface TableEntry {
  */
 export function tcpTable(h: Host): TableEntry[] {
   const out: TableEntry[] = [];
-  for (const l of inet_listeners(h.net))
+  for (const l of inet_listeners(h.netns))
     out.push({ state: 'LISTEN', local: hostPort(l.inet_rcv_saddr, l.inet_num), remote: '0.0.0.0:0' });
-  for (const e of inet_ehash_all(h.net)) {
+  for (const e of inet_ehash_all(h.netns)) {
     if (e instanceof TcpSock)
       out.push({
         state: STATE[e.sk_state] ?? '?',
@@ -206,11 +206,11 @@ export function tableLines(h: Host): string[] {
 
 /** Ports held in the bind hash (bhash). */
 export function boundPorts(h: Host): number[] {
-  return [...tcp_hashinfo(h.net).bhash.keys()].sort((x, y) => x - y);
+  return [...tcp_hashinfo(h.netns).bhash.keys()].sort((x, y) => x - y);
 }
 
 export function mib(h: Host, table: string, name: string): number {
-  return snmp_get(h.net, table, name);
+  return snmp_get(h.netns, table, name);
 }
 
 /** A listener on `addr:port` with `backlog`. */

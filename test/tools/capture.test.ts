@@ -32,7 +32,7 @@ async function settle(world: World): Promise<void> {
 function link(world: World): { a: NetDevice; b: NetDevice } {
   const ha = world.hosts.get('a') ?? world.addHost('a');
   const hb = world.hosts.get('b') ?? world.addHost('b');
-  const [a, b] = veth_newlink(ha.net, 'eth0', hb.net, 'eth0') as [NetDevice, NetDevice];
+  const [a, b] = veth_newlink(ha.netns, 'eth0', hb.netns, 'eth0') as [NetDevice, NetDevice];
   dev_open(a);
   dev_open(b);
   return { a, b };

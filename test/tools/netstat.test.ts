@@ -19,14 +19,14 @@ import { netstatS, netstatStatistics } from '../../src/tools/netstat.js';
 
 test('netstat -s: sentences per counter, optional ones only when non-zero, ICMP histograms', () => {
   const h = new World().addHost('h');
-  const m = net_mib(h.net);
+  const m = net_mib(h.netns);
   m.ip_statistics[IPSTATS_MIB_INPKTS] = 12;
   m.ip_statistics[IPSTATS_MIB_INHDRERRORS] = 3;
   m.icmp_statistics[ICMP_MIB_INMSGS] = 2;
   m.icmpmsg_statistics[8] = 2; // InType8: echo requests
   m.icmpmsg_statistics[256 + 0] = 2; // OutType0: echo replies
   m.udp_statistics[UDP_MIB_NOPORTS] = 5;
-  const s = netstatS(h.net);
+  const s = netstatS(h.netns);
   assert.match(
     s,
     /^Ip:\n {4}Forwarding: 2\n {4}12 total packets received\n {4}3 with invalid headers\n {4}0 forwarded\n/,
@@ -41,7 +41,7 @@ test('netstat -s: sentences per counter, optional ones only when non-zero, ICMP 
   assert.match(s, /\nUdpLite:\nTcpExt:\n {4}0 packet headers predicted\nIpExt:\n/);
   assert.match(s, /\nMPTcpExt:\n$/);
   // -su: only the Udp table of the known ones; the tables netstat does not know still show.
-  const su = netstatS(h.net, { udp: true });
+  const su = netstatS(h.netns, { udp: true });
   assert.doesNotMatch(su, /^Ip:|^Tcp:|total packets received/m);
   assert.match(su, /^Udp:\n {4}0 packets received\n/m);
   assert.match(su, /^IcmpMsg:$/m);
@@ -82,7 +82,7 @@ test(
   { skip: canRunRealNetstat() },
   () => {
     const h = new World().addHost('h');
-    const m = net_mib(h.net);
+    const m = net_mib(h.netns);
     const rnd = new Prandom(2026);
     const dir = mkdtempSync(join(tmpdir(), 'usernet-netstat-'));
     try {
@@ -103,8 +103,8 @@ test(
             arr[i] = r < 2 ? 0 : r === 2 ? rnd.get_random_u32_below(10) : rnd.get_random_u32();
           }
         }
-        const snmp = snmp_seq_show(h.net);
-        const netstat = netstat_seq_show(h.net);
+        const snmp = snmp_seq_show(h.netns);
+        const netstat = netstat_seq_show(h.netns);
         const flags = ['', 't', 'u', 'w', 'tu'][round % 5];
         const ours = netstatStatistics(snmp, netstat, {
           tcp: flags.includes('t'),
@@ -121,8 +121,8 @@ test(
 
 test('host.netstat() is netstat -s of the host', () => {
   const h = new World().addHost('h');
-  net_mib(h.net).udp_statistics[UDP_MIB_NOPORTS] = 2;
-  assert.equal(h.netstat(), netstatS(h.net));
+  net_mib(h.netns).udp_statistics[UDP_MIB_NOPORTS] = 2;
+  assert.equal(h.netstat(), netstatS(h.netns));
   assert.match(
     h.netstat({ udp: true }),
     /^Udp:\n {4}0 packets received\n {4}2 packets to unknown port received\n/m,

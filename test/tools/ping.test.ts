@@ -101,7 +101,7 @@ test('ping: no reply at all waits -W seconds and ends with an empty rtt line; st
 test('ping uses a ping socket when net.ipv4.ping_group_range admits the caller', async () => {
   const world = new World({ seed: 1 });
   const h = world.addHost('h');
-  set_ping_group_range(h.net, 0, 0);
+  set_ping_group_range(h.netns, 0, 0);
   const cap = h.capture('lo');
   const r = await ping(h.spawn(), '127.0.0.1', { count: 1, timeout: 1 });
   assert.equal(r.socket, 'dgram');

@@ -40,7 +40,7 @@ async function handmade(): Promise<{ cap: Capture; sent: number }> {
   const world = new World({ seed: 5 });
   const ha = world.addHost('a');
   const hb = world.addHost('b');
-  const [a, b] = veth_newlink(ha.net, 'eth0', hb.net, 'eth0') as [NetDevice, NetDevice];
+  const [a, b] = veth_newlink(ha.netns, 'eth0', hb.netns, 'eth0') as [NetDevice, NetDevice];
   dev_open(a);
   dev_open(b);
   const cap = world.capture();

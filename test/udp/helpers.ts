@@ -14,7 +14,7 @@ import { snmp_get } from '../../src/net/ipv4/snmp.js';
 /** A host with IPv4 booted (the Host boots it too once the IPv4 core is wired in; twice is harmless). */
 export function host(w: World, name: string): Host {
   const h = w.addHost(name);
-  ipv4_init(h.net);
+  ipv4_init(h.netns);
   return h;
 }
 
@@ -66,7 +66,7 @@ function assertOk(r: number): void {
 }
 
 export function mib(h: Host, table: string, name: string): number {
-  return snmp_get(h.net, table, name);
+  return snmp_get(h.netns, table, name);
 }
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);

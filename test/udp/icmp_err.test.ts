@@ -191,7 +191,7 @@ function quotedIp(proto: number, body: number[]): Uint8Array {
 
 test('ping sockets: an error quoting our echo request reaches the socket with that identifier', async () => {
   const { h, t } = setup();
-  set_ping_group_range(h.net, 0, 0);
+  set_ping_group_range(h.netns, 0, 0);
   const p = t.socket(AF_INET, SOCK_DGRAM, I.IPPROTO_ICMP);
   t.bind(p, sin('0.0.0.0', 77));
   t.setsockopt(p, S.SOL_IP, I.IP_RECVERR, 1);

@@ -56,6 +56,6 @@ test('on lo a UDP socket datagram is trusted, a raw hand-made one with a bad che
   const udp = new Uint8Array([0x13, 0x88, 0x13, 0x88, 0, 11, 0xde, 0xad, 7, 7, 7]);
   await t.sendto(raw, udp, 0, { family: AF_INET, port: 0, addr: '127.0.0.1' });
   await new Promise((r) => setImmediate(r));
-  assert.equal(snmp_get(h.net, 'Udp', 'InCsumErrors'), 1);
+  assert.equal(snmp_get(h.netns, 'Udp', 'InCsumErrors'), 1);
   await assert.rejects(t.recv(rx, new Uint8Array(8), 0x40 /* MSG_DONTWAIT */), { code: 'EAGAIN' });
 });

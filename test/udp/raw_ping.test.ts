@@ -108,7 +108,7 @@ test('ping sockets: net.ipv4.ping_group_range decides, even for root', () => {
     code(() => root.socket(AF_INET, SOCK_DGRAM, I.IPPROTO_ICMP)),
     'EACCES',
   );
-  assert.equal(set_ping_group_range(h.net, 100, 200), 0);
+  assert.equal(set_ping_group_range(h.netns, 100, 200), 0);
   const member = h.spawn({ uid: 1000, gid: 1000, groups: [150] });
   const p = member.socket(AF_INET, SOCK_DGRAM, I.IPPROTO_ICMP);
   member.bind(p, sin('127.0.0.1', 4242));
@@ -122,7 +122,7 @@ test('ping sockets: net.ipv4.ping_group_range decides, even for root', () => {
 test('ping sockets send only echo requests and take the next free identifier', async () => {
   const w = new World({ seed: 1 });
   const h = host(w, 'h');
-  set_ping_group_range(h.net, 0, 0);
+  set_ping_group_range(h.netns, 0, 0);
   const t = h.spawn();
   const p = t.socket(AF_INET, SOCK_DGRAM, I.IPPROTO_ICMP);
   assert.equal(
@@ -151,7 +151,7 @@ test('ping sockets send only echo requests and take the next free identifier', a
 
 test('ping socket echo over a link: the reply carries our identifier and sequence', async () => {
   const { w, a } = twoHosts(6);
-  set_ping_group_range(a.net, 0, 0);
+  set_ping_group_range(a.netns, 0, 0);
   const t = a.spawn();
   const p = t.socket(AF_INET, SOCK_DGRAM, I.IPPROTO_ICMP);
   t.bind(p, sin('0.0.0.0', 4321));

@@ -341,7 +341,7 @@ function tcCommand(argv: string[], ctx: CommandContext): number {
   const kind = i >= 0 ? a[i + 1] : undefined;
   const verb = a[1];
   const devName = a[2] === 'dev' ? a[3] : undefined;
-  const dev = devName ? dev_get_by_name(ctx.host.net, devName === 'tun0' ? 'eth0' : devName) : null;
+  const dev = devName ? dev_get_by_name(ctx.host.netns, devName === 'tun0' ? 'eth0' : devName) : null;
   if (a[0] === 'qdisc' && verb === 'delete') {
     // Back to the device's own queue.
     if (dev && ORIGINAL_QDISC.has(dev)) {
