@@ -13,6 +13,7 @@ import { runBenchmark, table, type BenchResult, type Benchmark } from './harness
 import { unixStreamBenchmarks } from './unix_stream.js';
 import { udpBenchmarks } from './udp.js';
 import { tcpBenchmarks } from './tcp.js';
+import { httpBenchmarks } from './http.js';
 
 interface Args {
   quick: boolean;
@@ -71,7 +72,12 @@ async function main(): Promise<void> {
   });
   const args = parseArgs(process.argv.slice(2));
   const cfg = { quick: args.quick, ...(args.connections !== null ? { connections: args.connections } : {}) };
-  let benches = [...unixStreamBenchmarks(cfg), ...udpBenchmarks(cfg), ...tcpBenchmarks(cfg)];
+  let benches = [
+    ...unixStreamBenchmarks(cfg),
+    ...udpBenchmarks(cfg),
+    ...tcpBenchmarks(cfg),
+    ...httpBenchmarks(cfg),
+  ];
   if (args.filters.length) benches = benches.filter((b) => args.filters.some((f) => b.name.includes(f)));
   if (benches.length === 0) usage(`no benchmark matches ${args.filters.join(' ')}`);
   const rounds = args.rounds ?? (args.quick ? 3 : 9);

@@ -502,6 +502,35 @@ export class Task {
   read(fd: number, buf: Uint8Array): Promise<number> {
     return this.rw('read', fd, [buf], false);
   }
+
+  /**
+   * read(2) that never sleeps and never throws, for event loops that poll (as libuv reads a
+   * ready fd): bytes read, 0 at end of file, or a negative errno (-EAGAIN: nothing to read yet).
+   * No promise and no error object, so a loop that finds nothing costs nothing.
+   */
+  readNonblock(fd: number, buf: Uint8Array): number {
+    return this.rwNonblock(fd, buf, false);
+  }
+
+  /** write(2) that never sleeps and never throws: bytes written, or a negative errno (-EAGAIN: no room). */
+  writeNonblock(fd: number, buf: Uint8Array): number {
+    return this.rwNonblock(fd, buf, true);
+  }
+
+  private rwNonblock(fd: number, buf: Uint8Array, write: boolean): number {
+    const file = this.kernelTask.files.fget(fd);
+    if (!file) return -E.EBADF;
+    try {
+      const op = write ? file.f_op.write_iter : file.f_op.read_iter;
+      if (!op) return -E.EINVAL;
+      const iter = new IovIter([buf]);
+      const r = run_blocking_fast(this.kernelTask, this.clock, () => op(file, iter, true));
+      // A call made with noblock never sleeps; were one to, its answer is "try again".
+      return typeof r === 'number' ? r : -E.EAGAIN;
+    } finally {
+      fput(file);
+    }
+  }
   write(fd: number, buf: Uint8Array): Promise<number> {
     return this.rw('write', fd, [buf], true);
   }

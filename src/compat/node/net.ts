@@ -162,6 +162,8 @@ class Core {
   private wakeW = -1;
   private readonly one = new Uint8Array(1);
   private readonly sink = new Uint8Array(64);
+  /** Every socket of the module reads into this, then copies out what it got. */
+  readonly scratch = Buffer.allocUnsafe(65536);
 
   constructor(readonly host: Host) {
     this.task = host.spawn({ comm: 'node' });
@@ -374,8 +376,8 @@ export class Socket extends Duplex implements Watched {
       this.finishConnect();
       return;
     }
-    if (revents & (POLLIN | POLLHUP | POLLERR) && this.wantRead && !this.reading) void this.doRead();
-    if (revents & (POLLOUT | POLLHUP | POLLERR) && this.pendingWrite && !this.writing) void this.doWrite();
+    if (revents & (POLLIN | POLLHUP | POLLERR) && this.wantRead && !this.reading) this.doRead();
+    if (revents & (POLLOUT | POLLHUP | POLLERR) && this.pendingWrite && !this.writing) this.doWrite();
   }
 
   timedOut(): void {
@@ -491,7 +493,7 @@ export class Socket extends Duplex implements Watched {
     this.core.kick();
     this.emit('connect');
     this.emit('ready');
-    if (this.pendingWrite) void this.doWrite();
+    if (this.pendingWrite) this.doWrite();
     if (this.finalCb && !this.pendingWrite) this.doFinal();
     this.read(0);
   }
@@ -533,26 +535,26 @@ export class Socket extends Duplex implements Watched {
 
   override _read(): void {
     this.wantRead = true;
-    if (this.fd >= 0 && !this.connecting && !this.reading) void this.doRead();
+    if (this.fd >= 0 && !this.connecting && !this.reading) this.doRead();
   }
 
-  private async doRead(): Promise<void> {
+  /**
+   * Read while the stream wants data and the kernel has some: one non-blocking read(2) at a
+   * time into the module's scratch buffer, each chunk copied out at its size (libuv reads into
+   * a 64 KiB slab the same way). -EAGAIN ends the round; poll() brings the next.
+   */
+  private doRead(): void {
     if (this.reading) return;
     this.reading = true;
     try {
+      const scratch = this.core.scratch;
       while (this.wantRead && this.fd >= 0 && !this.destroyed) {
-        const buf = Buffer.allocUnsafe(65536);
-        let n: number;
-        try {
-          n = await this.core.task.read(this.fd, buf);
-        } catch (e) {
-          if (this.destroyed) return;
-          const errno = errnoOf(e);
-          if (errno === EAGAIN) break;
-          this.destroy(netError(errno, 'read'));
+        const n = this.core.task.readNonblock(this.fd, scratch);
+        if (n === -EAGAIN) break;
+        if (n < 0) {
+          this.destroy(netError(-n, 'read'));
           return;
         }
-        if (this.destroyed) return;
         this.touch();
         this.wantRead = false;
         if (n === 0) {
@@ -560,7 +562,8 @@ export class Socket extends Duplex implements Watched {
           return;
         }
         this.bytesRead += n;
-        const chunk = n < 16384 ? Buffer.from(buf.subarray(0, n)) : buf.subarray(0, n);
+        const chunk = Buffer.allocUnsafe(n);
+        scratch.copy(chunk, 0, 0, n);
         if (this.push(chunk)) this.wantRead = true;
       }
     } finally {
@@ -574,27 +577,24 @@ export class Socket extends Duplex implements Watched {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.pendingWrite = { data: chunk, off: 0, cb };
     // A running doWrite() (this write was started from its callback) picks it up.
-    if (this.fd >= 0 && !this.connecting && !this.writing) void this.doWrite();
+    if (this.fd >= 0 && !this.connecting && !this.writing) this.doWrite();
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'buffer' as BufferEncoding, cb);
   }
 
-  private async doWrite(): Promise<void> {
+  private doWrite(): void {
     if (this.writing) return; // the running one picks up what is pending
     this.writing = true;
     try {
       while (this.pendingWrite && this.fd >= 0) {
         const p = this.pendingWrite;
-        let n: number;
-        try {
-          n = await this.core.task.write(this.fd, p.off ? p.data.subarray(p.off) : p.data);
-        } catch (e) {
-          const errno = errnoOf(e);
-          if (errno === EAGAIN) return; // send buffer full: wait for POLLOUT
+        const n = this.core.task.writeNonblock(this.fd, p.off ? p.data.subarray(p.off) : p.data);
+        if (n === -EAGAIN) return; // send buffer full: wait for POLLOUT
+        if (n < 0) {
           this.pendingWrite = null;
-          p.cb(netError(errno, 'write'));
+          p.cb(netError(-n, 'write'));
           return;
         }
         this.written += n;
