@@ -71,6 +71,20 @@ test('AF_UNIX fd passing: the worker answers through the passed, still-bound soc
   assert.equal(r.reply, 'answer');
 });
 
+test('HTTP over a partition: timeouts while partitioned, replies before and after', async () => {
+  const r = (await quiet(() =>
+    runWorldScript({ script: example('http-over-partition'), seed: 1, clock: 'virtual' }),
+  )) as {
+    log: string[];
+    served: number;
+  };
+  const kinds = r.log.map((l) =>
+    /reply \d+/.test(l) ? 'ok' : /timed out after 2 s/.test(l) ? 'timeout' : l,
+  );
+  assert.deepEqual(kinds, [...Array(5).fill('ok'), ...Array(4).fill('timeout'), ...Array(7).fill('ok')]);
+  assert.equal(r.served, 12);
+});
+
 test('usernet run: a TypeScript script, usage errors, a stalled script', async () => {
   const ts = await cli('run', '--seed', '3', resolve(root, 'examples', 'udp-broadcast.ts'));
   assert.equal(ts.code, 0, ts.err);
