@@ -14,6 +14,7 @@ import { unixStreamBenchmarks } from './unix_stream.js';
 import { udpBenchmarks } from './udp.js';
 import { tcpBenchmarks } from './tcp.js';
 import { httpBenchmarks } from './http.js';
+import { simBenchmarks } from './sim.js';
 
 interface Args {
   quick: boolean;
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     ...udpBenchmarks(cfg),
     ...tcpBenchmarks(cfg),
     ...httpBenchmarks(cfg),
+    ...simBenchmarks(cfg),
   ];
   if (args.filters.length) benches = benches.filter((b) => args.filters.some((f) => b.name.includes(f)));
   if (benches.length === 0) usage(`no benchmark matches ${args.filters.join(' ')}`);
