@@ -35,9 +35,6 @@ export class WorldStalledError extends Error {
 /** Resolve a promise from a world timer (Timer.data holds the resolver). */
 const wake = (t: Timer): void => (t.data as () => void)();
 
-/** One turn of Node's event loop: promise jobs and I/O callbacks queued so far have run. */
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 export class World {
   readonly clock: Clock;
   readonly random: Prandom;
@@ -113,9 +110,10 @@ export class World {
   async runUntilIdle(maxMs = 3_600_000): Promise<void> {
     const deadline = this.clock.now() + maxMs * NSEC_PER_MSEC;
     for (;;) {
-      // Two turns: promise jobs that a timer's wake-up queued get to arm their own timers.
-      await turn();
-      await turn();
+      // Two world timers at this instant: promise jobs that a wake-up queued get to run, and
+      // to arm their own timers, before the count is read.
+      await this.sleep(0);
+      await this.sleep(0);
       if (this.clock.pendingTimers() === 0) return;
       if (this.clock.nextExpiry() > deadline) {
         throw new WorldStalledError(
