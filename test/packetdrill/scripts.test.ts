@@ -25,10 +25,28 @@ function scripts(dir: string): string[] {
 
 const files = scripts(ROOT);
 
-const AREAS = ['handshake', 'close', 'time_wait', 'listen', 'data', 'rcv_window', 'urgent'];
+const AREAS = [
+  'handshake',
+  'close',
+  'time_wait',
+  'listen',
+  'data',
+  'rcv_window',
+  'urgent',
+  'rto',
+  'fast_retransmit',
+  'keepalive',
+  'user_timeout',
+  'zero_window',
+  'mss',
+  'tcp_info',
+  'rfc5961',
+  'sockopt',
+];
 
 test('the script set covers every area', () => {
   const areas = new Set(files.map((f) => relative(ROOT, f).split('/')[0]));
+  assert.ok(files.length >= 60, `${files.length} scripts`);
   for (const a of AREAS) assert.ok(areas.has(a), `no script in ${a}/`);
 });
 

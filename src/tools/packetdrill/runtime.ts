@@ -1226,7 +1226,7 @@ class Runner {
       );
       if (e)
         fail(
-          `${e}\nscript packet: ${this.fmt(at)} ${scriptLine(p)}\nactual packet: ${this.fmt((lastNs - this.startNs) / 1000)} ${describeTcp(actual)}`,
+          `${e}\nscript packet: ${this.fmt(at)} ${scriptLine(p)}\nactual packet: ${this.fmt((lastNs - this.startNs) / 1000)} ${describeTcp(actual, false)}`,
         );
       checkTime(lastNs);
     } catch (e) {
