@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseScript } from '../src/tools/packetdrill/parser.js';
 import { runScript } from '../src/tools/packetdrill/runtime.js';
+import { PSP_DEFINES, upstreamDefines } from '../src/tools/packetdrill/defines.js';
 
 /** The sets: folders under gtests/net/tcp (L, R), and the interpreter's own tests (S). */
 export const PACKETDRILL_SETS: Record<string, { dirs: string[]; count: number }> = {
@@ -48,6 +49,8 @@ export const PACKETDRILL_SETS: Record<string, { dirs: string[]; count: number }>
  * and count as failures only if they start to pass (then this list is out of date).
  */
 export const PACKETDRILL_LINUX_DIFFERS: Record<string, string> = {
+  'ts_recent/invalid_ack.pkt':
+    'Linux 6.18.38+ answers the ACK of unsent data with a challenge ACK (RFC 5961 5.2, tcp_ack), which the script does not expect; usernet does the same',
   'packetdrill/tests/bsd/fast_retransmit/fr-4pkt-sack-bsd.pkt':
     'the BSD variant expects four 1-MSS segments with one PSH; Linux sends the write as 2-segment TSO bursts and forces PSH on every TSO packet (__tcp_transmit_skb), as usernet does',
 };
@@ -76,6 +79,34 @@ function open(dir: string): { files: string[]; show: (f: string) => string } | n
   } catch {
     return null;
   }
+}
+
+export interface ParseCount {
+  parsed: number;
+  total: number;
+  /** `path: message` for each script that does not parse. */
+  failures: string[];
+}
+
+/**
+ * Parses every upstream script (every .pkt under gtests/net) with the definitions packetdrill's
+ * own driver gives in ipv4 mode (and the PSP scripts' MSS); null when `dir` is not a
+ * packetdrill repository.
+ */
+export function parseUpstream(dir: string): ParseCount | null {
+  const repo = open(dir);
+  if (!repo) return null;
+  const files = repo.files.filter((f) => f.startsWith('gtests/net/')).sort();
+  const failures: string[] = [];
+  for (const f of files) {
+    const defines = upstreamDefines('ipv4', f.startsWith('gtests/net/psp/') ? PSP_DEFINES : []);
+    try {
+      parseScript(repo.show(f), { file: f, defines });
+    } catch (e) {
+      failures.push(`${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return { parsed: files.length - failures.length, total: files.length, failures };
 }
 
 /** Run the scripts of `sets` from the repository at `dir`; null when it is not one. */

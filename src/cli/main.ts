@@ -3,12 +3,14 @@
 
 import { runDemo } from './demo.js';
 import { RUN_HELP, parseRunArgs, runWorldScript } from './run.js';
+import { packetdrillCommand } from './packetdrill.js';
 
 const HELP = `usage: usernet COMMAND [ARGS]
 
 commands:
   demo                 run the quickstart demo
   run SCRIPT           run a world script (usernet run --help)
+  packetdrill FILE…    run packetdrill scripts against a usernet host (usernet packetdrill --help)
   help                 this text
 
 Every command takes --help.`;
@@ -54,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
     }
+    case 'packetdrill':
+      return packetdrillCommand(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     default:
       console.error(`usernet: unknown command ${cmd}\n\n${HELP}`);
       return 2;

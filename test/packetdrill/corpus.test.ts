@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseScript } from '../../src/tools/packetdrill/parser.js';
 import { runScript } from '../../src/tools/packetdrill/runtime.js';
+import { PSP_DEFINES, upstreamDefines } from '../../src/tools/packetdrill/defines.js';
 import { World } from '../../src/sim/world.js';
 import { AF_INET, SOCK_STREAM } from '../../src/uapi/socket.js';
 
@@ -107,4 +108,26 @@ test('Set S: the interpreter tests pass or fail as their Failure lines say', asy
     if (tcp && failure !== null) assert.ok(as, `${name}: ${res.errors.join('; ')}`);
   }
   if (!tcp) t.diagnostic('the host has no TCP sockets yet: outcomes printed, not checked');
+});
+
+test('every upstream script parses', (t) => {
+  const r = repo();
+  if (!r) {
+    t.skip('PACKETDRILL_REPO does not name a google/packetdrill git repository');
+    return;
+  }
+  const files = r.files.filter((f) => f.startsWith('gtests/net/'));
+  const failures: string[] = [];
+  for (const f of files) {
+    // The definitions packetdrill's run_all.py passes in ipv4 mode; the PSP scripts take MSS.
+    const defines = upstreamDefines('ipv4', f.startsWith('gtests/net/psp/') ? PSP_DEFINES : []);
+    try {
+      parseScript(r.show(f), { file: f, defines });
+    } catch (e) {
+      failures.push(`${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  t.diagnostic(`parsed ${files.length - failures.length}/${files.length}`);
+  assert.deepEqual(failures, []);
+  assert.equal(files.length, 177);
 });

@@ -1086,7 +1086,11 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     }
     return 0;
   }
-  if (after(ack, tp.snd_nxt)) return -1;
+  if (after(ack, tp.snd_nxt)) {
+    // RFC 5961 §5.2 (Linux 6.18 stable): an ACK of data never sent gets a challenge ACK too.
+    if (!(flag & FLAG_NO_CHALLENGE_ACK)) tcp_send_challenge_ack(tp);
+    return -1;
+  }
   if (after(ack, prior_snd_una)) {
     flag |= FLAG_SND_UNA_ADVANCED;
     tp.icsk_retransmits = 0;

@@ -79,7 +79,17 @@ export interface RunOptions {
   file?: string;
   /** Overrides `--tolerance_usecs` (packetdrill's default is 4000). */
   toleranceUsecs?: number;
+  /**
+   * The address family the script runs in (`--ip_version`): `ipv4` (the default), `ipv6`, or
+   * `ipv4-mapped-ipv6`. A script's own `--ip_version` option takes precedence.
+   */
+  mode?: IpVersion;
 }
+
+/** packetdrill's `--ip_version` values. */
+export type IpVersion = 'ipv4' | 'ipv6' | 'ipv4-mapped-ipv6';
+
+export const IP_VERSIONS: readonly IpVersion[] = ['ipv4', 'ipv6', 'ipv4-mapped-ipv6'];
 
 export interface RunResult {
   ok: boolean;
@@ -242,8 +252,8 @@ class Runner {
     this.bindPort = Number(opt.get('bind_port') ?? 8080);
     this.connectPort = Number(opt.get('connect_port') ?? 8080);
     this.remotePort = this.connectPort;
-    const ipVersion = opt.get('ip_version');
-    if (ipVersion !== undefined && ipVersion !== 'ipv4')
+    const ipVersion = opt.get('ip_version') ?? opts.mode ?? 'ipv4';
+    if (ipVersion !== 'ipv4')
       throw new ScriptError(0, `--ip_version=${ipVersion} is not supported yet (ipv4 only)`);
     const mtu = Number(opt.get('mtu') ?? 1500);
     this.tcpCfg = {
@@ -424,7 +434,20 @@ class Runner {
       }
       prev = { ev, at };
     }
-    if (this.pending?.done) await this.pending.promise;
+    if (this.pending) {
+      // syscalls_free(): a blocking call gets one more second to return, then the run fails.
+      if (!this.pending.done)
+        await Promise.race([
+          this.pending.promise.catch(() => undefined),
+          this.sleepUntil(this.nowUsecs() + 1e6),
+        ]);
+      if (!this.pending.done)
+        throw new ScriptError(
+          this.pending.line,
+          'runtime error: exiting while a blocking system call is in progress',
+        );
+      await this.pending.promise;
+    }
     await this.settle();
     if (this.script.cleanupCommand !== null) this.command(0, this.script.cleanupCommand, 'cleanup');
     this.runCode();
@@ -1203,7 +1226,7 @@ class Runner {
       );
       if (e)
         fail(
-          `${e}\nscript packet: ${this.fmt(at)} ${scriptLine(p)}\nactual packet: ${this.fmt((lastNs - this.startNs) / 1000)} ${describeTcp(actual)}`,
+          `${e}\nscript packet: ${this.fmt(at)} ${scriptLine(p)}\nactual packet: ${this.fmt((lastNs - this.startNs) / 1000)} ${describeTcp(actual, false)}`,
         );
       checkTime(lastNs);
     } catch (e) {

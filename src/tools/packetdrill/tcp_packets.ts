@@ -789,7 +789,7 @@ function optionText(b: Uint8Array, o: RawOption): string {
 }
 
 /** A packetdrill-style one-line dump of a TCP segment ("S. 0:0(0) ack 1 win 65535 <mss 1460>"). */
-export function describeTcp(s: Segment): string {
+export function describeTcp(s: Segment, withPorts = true): string {
   const f = seg.flags(s);
   let flags = '';
   if (f & TCPHDR_FIN) flags += 'F';
@@ -803,7 +803,7 @@ export function describeTcp(s: Segment): string {
   if (f & TCPHDR_AE) flags += 'A';
   const seq = seg.seq(s);
   const len = seg.payloadLen(s);
-  let out = `${seg.srcPort(s)}>${seg.dstPort(s)} ${flags || '-'} ${seq}:${(seq + len) >>> 0}(${len})`;
+  let out = `${withPorts ? `${seg.srcPort(s)}>${seg.dstPort(s)} ` : ''}${flags || '-'} ${seq}:${(seq + len) >>> 0}(${len})`;
   if (f & TCPHDR_ACK) out += ` ack ${seg.ack(s)}`;
   out += ` win ${seg.win(s)}`;
   if (f & TCPHDR_URG) out += ` urg ${seg.urg(s)}`;
