@@ -31,6 +31,7 @@ import { dev_get_by_name } from '../net/core/dev.js';
 import { ssHost } from '../tools/ss.js';
 import { netstatS, type NetstatStatisticsOptions } from '../tools/netstat.js';
 import { ping, type PingOptions, type PingResult } from '../tools/ping.js';
+import { createDgram, type DgramModule } from '../compat/node/dgram.js';
 
 export interface SpawnOptions {
   uid?: number;
@@ -76,6 +77,12 @@ export class Host {
     // Like a booted system, not a bare namespace: `lo` is up.
     this.lo = loopback_net_init(this.net);
     dev_open(this.lo);
+  }
+
+  private dgramModule: DgramModule | null = null;
+  /** A node:dgram-shaped module whose sockets live on this host (made on first use). */
+  get dgram(): DgramModule {
+    return (this.dgramModule ??= createDgram(this));
   }
 
   /** Start a process. */
