@@ -340,7 +340,8 @@ export class DgramSocket extends EventEmitter {
   send(msg: Message, offset: number, length: number, port?: number, callback?: SendCallback): void;
   send(msg: Message, offset: number, length: number, callback?: SendCallback): void;
   send(...args: unknown[]): void {
-    let [buffer, offset, length, port, address, callback] = args;
+    const [, offset, length] = args;
+    let [buffer, , , port, address, callback] = args;
     const state = this.#state;
     const connected = state.connectState === CONNECTED;
     if (!connected) {
