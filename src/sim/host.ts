@@ -26,13 +26,13 @@ import { proc_filesystems } from '../kernel/super.js';
 import { af_unix_init, unix_seq_show } from '../net/unix/af_unix.js';
 import { Task } from './task.js';
 import { createNet, type NodeNet } from '../compat/node/net.js';
-import { createDgram, type NodeDgram } from '../compat/node/dgram.js';
 import { SyscallError } from './errors.js';
 import { Capture, type CaptureOptions } from '../tools/capture.js';
 import { dev_get_by_name } from '../net/core/dev.js';
 import { ssHost } from '../tools/ss.js';
 import { netstatS, type NetstatStatisticsOptions } from '../tools/netstat.js';
 import { ping, type PingOptions, type PingResult } from '../tools/ping.js';
+import { createDgram, type DgramModule } from '../compat/node/dgram.js';
 
 export interface SpawnOptions {
   uid?: number;
@@ -82,7 +82,7 @@ export class Host {
   }
 
   private nodeNet?: NodeNet;
-  private nodeDgram?: NodeDgram;
+  private nodeDgram?: DgramModule;
 
   /** This host's `node:net`: servers and sockets over its TCP and AF_UNIX (made on first use). */
   get net(): NodeNet {
@@ -90,7 +90,7 @@ export class Host {
   }
 
   /** This host's `node:dgram`: UDP sockets with Node's API (made on first use). */
-  get dgram(): NodeDgram {
+  get dgram(): DgramModule {
     return (this.nodeDgram ??= createDgram(this));
   }
 
