@@ -10,6 +10,7 @@ import type { NetDevice } from '../net/core/netdevice.js';
 import { IFF_LOOPBACK } from '../uapi/if.js';
 import { Bridge, Link, createBridge, createLink, type LinkOptions } from './link.js';
 import { Gateway, type GatewayOptions } from './gateway/gateway.js';
+import { TapBridge, type TapOptions } from './tap.js';
 
 export interface WorldOptions {
   /** Seed of every random choice in the world (default 1). */
@@ -93,6 +94,15 @@ export class World {
     const gw = new Gateway(this, host, { ...opts, name });
     this.gateways.set(name, gw);
     return gw;
+  }
+
+  /**
+   * Bridge `host` to a Linux TAP device in the network namespace `opts.netns` (docs/bridges.md):
+   * a new Ethernet device on the host whose frames socat relays to and from the TAP. Needs root,
+   * /dev/net/tun, socat and `{ clock: 'real' }`; rejects with a TapUnavailableError otherwise.
+   */
+  tap(host: Host, opts: TapOptions): Promise<TapBridge> {
+    return TapBridge.create(this, host, opts);
   }
 
   /**
