@@ -175,3 +175,22 @@ test('gateway: the virtual host pings the gateway; a virtual-time world is refus
   const v = new World();
   assert.throws(() => v.gateway(v.addHost('g')), /clock: 'real'/);
 });
+
+test('gateway: a reset from the real server reaches the virtual client as ECONNRESET', async () => {
+  const server = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
+  const port = await listening(server);
+  const { world, guest } = realWorld();
+  world.gateway(guest);
+  try {
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      const s = guest.net.connect({ host: '10.0.2.2', port }, () => s.write('hello'));
+      s.on('error', resolve);
+      s.on('close', () => resolve(null));
+      s.resume();
+    });
+    assert.equal(err?.code, 'ECONNRESET');
+  } finally {
+    server.close();
+    world.stop();
+  }
+});
