@@ -1,6 +1,8 @@
 // usernet: the Linux socket layer in user space.
 
 export { World, WorldStalledError, type WorldOptions, type RunOptions } from './sim/world.js';
+export { Gateway, type GatewayOptions, type ForwardOptions } from './sim/gateway/gateway.js';
+export { TapBridge, TapUnavailableError, tapUnavailable, type TapOptions } from './sim/tap.js';
 export { Host, type SpawnOptions } from './sim/host.js';
 export {
   Link,

@@ -9,6 +9,8 @@ import { dev_get_by_name, netdev_state } from '../net/core/dev.js';
 import type { NetDevice } from '../net/core/netdevice.js';
 import { IFF_LOOPBACK } from '../uapi/if.js';
 import { Bridge, Link, createBridge, createLink, type LinkOptions } from './link.js';
+import { Gateway, type GatewayOptions } from './gateway/gateway.js';
+import { TapBridge, type TapOptions } from './tap.js';
 
 export interface WorldOptions {
   /** Seed of every random choice in the world (default 1). */
@@ -41,6 +43,8 @@ export class World {
   readonly hosts = new Map<string, Host>();
   /** Switches made by bridge(), by name (their hosts are not in `hosts`). */
   readonly bridges = new Map<string, Bridge>();
+  /** Gateways made by gateway(), by the name of their hidden host. */
+  readonly gateways = new Map<string, Gateway>();
 
   constructor(opts: WorldOptions = {}) {
     this.clock = opts.clock === 'real' ? new RealClock() : new VirtualClock();
@@ -76,11 +80,35 @@ export class World {
   }
 
   /**
+   * A gateway from `host` to the real machine (docs/bridges.md): a link to a hidden gateway host
+   * at 10.0.2.2 that relays TCP and UDP through real node:net / node:dgram sockets, the virtual
+   * host at 10.0.2.15/24 with its default route through it. Needs `{ clock: 'real' }`.
+   */
+  gateway(host: Host, opts?: GatewayOptions): Gateway {
+    const name = opts?.name ?? `${host.name}-gw`;
+    if (this.hosts.has(name) || this.bridges.has(name) || this.gateways.has(name))
+      throw new Error(`host ${name} exists`);
+    const gw = new Gateway(this, host, { ...opts, name });
+    this.gateways.set(name, gw);
+    return gw;
+  }
+
+  /**
+   * Bridge `host` to a Linux TAP device in the network namespace `opts.netns` (docs/bridges.md):
+   * a new Ethernet device on the host whose frames socat relays to and from the TAP. Needs root,
+   * /dev/net/tun, socat and `{ clock: 'real' }`; rejects with a TapUnavailableError otherwise.
+   */
+  tap(host: Host, opts: TapOptions): Promise<TapBridge> {
+    return TapBridge.create(this, host, opts);
+  }
+
+  /**
    * Stop the world: its clock fires no more timers. For a program or test that is done with a
    * world whose sockets still hold timers (a keepalive, TIME_WAIT), which would otherwise keep
    * the event loop — and, in virtual time, the clock — running on their own.
    */
   stop(): void {
+    for (const gw of this.gateways.values()) gw.close();
     this.clock.stop();
   }
 

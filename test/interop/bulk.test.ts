@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { bridged, interopUnavailable, LINUX_ADDR, USERNET_ADDR, type Bridged } from './netns.js';
+
+const skip = interopUnavailable('socat', 'sha256sum', 'tc') ?? false;
+const MiB = 1 << 20;
+// CI moves 32 MiB each way (8 MiB through netem); USERNET_INTEROP_BULK_MIB=256 for the full run.
+const SIZE = Number(process.env.USERNET_INTEROP_BULK_MIB ?? 32) * MiB;
+const NETEM_SIZE = Number(process.env.USERNET_INTEROP_NETEM_MIB ?? 8) * MiB;
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const mbit = (bytes: number, ms: number): string => ((bytes * 8) / ms / 1000).toFixed(0);
+
+/** Linux sends `data` with socat to a usernet server; resolves with the elapsed ms. */
+async function linuxToUsernet(b: Bridged, data: Buffer, port: number): Promise<number> {
+  const h = createHash('sha256');
+  let n = 0;
+  const received = new Promise<void>((resolve, reject) => {
+    const server = b.host.net.createServer((s) => {
+      s.on('data', (c: Buffer) => {
+        h.update(c);
+        n += c.length;
+      });
+      s.on('end', () => {
+        s.end();
+        server.close();
+        resolve();
+      });
+      s.on('error', reject);
+    });
+    server.listen(port);
+  });
+  const t0 = performance.now();
+  const r = await b.ns.run(`socat -u STDIN TCP:${USERNET_ADDR}:${port}`, { input: data, timeoutMs: 150_000 });
+  assert.equal(r.code, 0, r.stderr);
+  await received;
+  const ms = performance.now() - t0;
+  assert.equal(n, data.length);
+  assert.equal(h.digest('hex'), sha(data));
+  return ms;
+}
+
+/** A usernet client sends `data` to socat listening on Linux; resolves with the elapsed ms. */
+async function usernetToLinux(b: Bridged, data: Buffer, port: number): Promise<number> {
+  const sink = b.ns.start(
+    `sh -c 'socat -u TCP-LISTEN:${port},bind=${LINUX_ADDR},reuseaddr STDOUT | sha256sum'`,
+  );
+  for (let i = 0; i < 100; i++) {
+    const r = await b.ns.run(`ss -Hltn 'sport = :${port}'`);
+    if (r.stdout.trim()) break;
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const s = b.host.net.connect({ host: LINUX_ADDR, port }, () => {
+      let off = 0;
+      const pump = (): void => {
+        while (off < data.length) {
+          const chunk = data.subarray(off, off + MiB);
+          off += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve());
+    s.resume();
+  });
+  const out = await sink.exited;
+  const ms = performance.now() - t0;
+  assert.equal(out.stdout.split(' ')[0], sha(data), out.stderr);
+  return ms;
+}
+
+test(
+  `interop: TCP bulk with socat, ${SIZE / MiB} MiB each way, hash verified`,
+  { skip, timeout: 300_000 },
+  async () => {
+    const b = await bridged();
+    try {
+      const data = randomBytes(SIZE);
+      const up = await linuxToUsernet(b, data, 9000);
+      const down = await usernetToLinux(b, data, 9001);
+      console.log(
+        `# Linux -> usernet: ${mbit(SIZE, up)} Mbit/s; usernet -> Linux: ${mbit(SIZE, down)} Mbit/s`,
+      );
+      assert.equal(b.tap.stats.dropped, 0);
+    } finally {
+      await b.close();
+    }
+  },
+);
+
+test(
+  `interop: TCP bulk through tc netem delay 20ms loss 1% on Linux's side, ${NETEM_SIZE / MiB} MiB each way`,
+  { skip, timeout: 300_000 },
+  async (t) => {
+    const b = await bridged();
+    try {
+      const tc = await b.ns.run(`tc qdisc add dev ${b.tap.linuxName} root netem delay 20ms loss 1%`);
+      if (tc.code !== 0) {
+        // A kernel without sch_netem (some containers): nothing to test against.
+        t.skip(`tc netem is not available here: ${tc.stderr.trim()}`);
+        return;
+      }
+      const data = randomBytes(NETEM_SIZE);
+      const up = await linuxToUsernet(b, data, 9000);
+      const down = await usernetToLinux(b, data, 9001);
+      console.log(
+        `# netem: Linux -> usernet: ${mbit(NETEM_SIZE, up)} Mbit/s; usernet -> Linux: ${mbit(NETEM_SIZE, down)} Mbit/s`,
+      );
+      const st = b.host.netstat({ tcp: true });
+      assert.match(st, /segments retransmitted/);
+    } finally {
+      await b.close();
+    }
+  },
+);
