@@ -1,0 +1,1032 @@
+// A `node:net`-shaped module for one host: Server and Socket (a real stream.Duplex) over the
+// host's TCP (and AF_UNIX stream) sockets, reached only through the task API.
+//
+// How it runs. Each module (one per host, made by createNet) owns one task, `node`, and every
+// socket it opens is an O_NONBLOCK fd of that task — as libuv has one process and one event loop.
+// One loop per module waits in poll(2) on the fds that want something (POLLIN while a reader
+// wants data or a listener accepts, POLLOUT while a connect is in progress or a write is stuck
+// on EAGAIN) plus one end of an AF_UNIX socketpair: the loop's wake-up pipe, written to when the
+// set of interests changes while poll sleeps (libuv's async handle). Reads, writes, accepts and
+// connects are non-blocking calls made from the stream callbacks; a call that returns EAGAIN
+// registers interest and the loop retries it when poll reports the fd ready. Socket timeouts
+// (setTimeout) are poll's timeout, on the world clock, so they run in virtual time. The loop
+// stops when the module has no open socket, so nothing keeps the process alive.
+//
+// Differences from node:net, on purpose or not yet done:
+// - `errno` on errors is Node's (libuv's) negative number, e.g. -111 for ECONNREFUSED.
+// - Only IPv4 (and AF_UNIX paths); a host name other than 'localhost' needs a `lookup` option.
+// - `ref()` / `unref()` do nothing: a world's clock, not a libuv handle, keeps work alive.
+// - `write()` returns false once the stream's buffer reaches its highWaterMark; that happens
+//   when usernet's send buffer is full (the write waits for POLLOUT), and 'drain' follows.
+// - No `BlockList`, `SocketAddress`, `Stream` alias, autoSelectFamily, or fd/handle passing.
+
+import { Duplex } from 'node:stream';
+import { EventEmitter } from 'node:events';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+import type { Host } from '../../sim/host.js';
+import type { Task } from '../../sim/task.js';
+import type { PollFd } from '../../kernel/select.js';
+import { SyscallError } from '../../sim/errors.js';
+import { errnoByName, errnoCode, strerror, EAGAIN, EINPROGRESS, EINVAL } from '../../uapi/errno.js';
+import {
+  AF_INET,
+  AF_UNIX,
+  SOCK_STREAM,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+  SOL_TCP,
+  SO_ERROR,
+  SO_KEEPALIVE,
+  SO_REUSEADDR,
+  SHUT_WR,
+} from '../../uapi/socket.js';
+import { TCP_KEEPIDLE, TCP_NODELAY } from '../../uapi/tcp.js';
+import { POLLERR, POLLHUP, POLLIN, POLLOUT } from '../../uapi/poll.js';
+import type { Sockaddr } from '../../uapi/sockaddr.js';
+
+export { isIP, isIPv4, isIPv6 };
+
+/** The error objects node:net produces: code, errno (negative, as libuv's), syscall, address, port. */
+export interface NetError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+}
+
+function uvMessage(errno: number): string {
+  const s = strerror(errno);
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/**
+ * Node's exceptionWithHostPort (connect: "connect ECONNREFUSED 10.0.0.2:80") and
+ * uvExceptionWithHostPort (listen: "listen EADDRINUSE: address already in use 0.0.0.0:80").
+ */
+function netError(
+  errno: number,
+  syscall: string,
+  address?: string,
+  port?: number,
+  withText = false,
+): NetError {
+  const code = errnoCode(errno);
+  let details = '';
+  if (port && port > 0) details = ` ${address}:${port}`;
+  else if (address) details = ` ${address}`;
+  const text = withText ? `: ${uvMessage(errno)}` : '';
+  const err = new Error(`${syscall} ${code}${text}${details}`) as NetError;
+  err.errno = -errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (address !== undefined) err.address = address;
+  if (port) err.port = port;
+  return err;
+}
+
+function errnoOf(err: unknown): number {
+  if (err instanceof SyscallError) return err.errno;
+  const e = err as { errno?: unknown; code?: unknown };
+  if (typeof e?.errno === 'number') return Math.abs(e.errno);
+  if (typeof e?.code === 'string') return errnoByName(e.code) ?? EINVAL;
+  return EINVAL;
+}
+
+function codedError(code: string, message: string): Error & { code: string } {
+  const err = new Error(message) as Error & { code: string };
+  err.code = code;
+  return err;
+}
+
+type LookupFn = (
+  hostname: string,
+  options: { family?: number },
+  cb: (err: Error | null, address: string, family: number) => void,
+) => void;
+
+/** Where a socket connects or listens: an IPv4 address and port, or an AF_UNIX path. */
+type Target = { kind: 'inet'; addr: string; port: number } | { kind: 'unix'; path: string };
+
+function toSockaddr(t: Target): Sockaddr {
+  return t.kind === 'inet'
+    ? { family: AF_INET, addr: t.addr, port: t.port }
+    : { family: AF_UNIX, path: t.path };
+}
+
+/** Resolve a host name the way this module can: IPv4 literals, 'localhost', or `lookup`. */
+function resolveHost(
+  host: string,
+  lookup: LookupFn | undefined,
+  cb: (err: NetError | null, addr: string) => void,
+): void {
+  if (isIPv4(host)) return process.nextTick(cb, null, host);
+  if (lookup) {
+    lookup(host, { family: 4 }, (err, address) => {
+      if (err) cb(err as NetError, '');
+      else cb(null, address);
+    });
+    return;
+  }
+  if (host === 'localhost') return process.nextTick(cb, null, '127.0.0.1');
+  const errno = isIPv6(host) ? (errnoByName('EAFNOSUPPORT') as number) : 0;
+  if (errno) return process.nextTick(cb, netError(errno, 'connect', host), '');
+  const err = new Error(`getaddrinfo ENOTFOUND ${host}`) as NetError;
+  err.errno = -3008; // libuv's UV_EAI_NONAME, as Node reports it
+  err.code = 'ENOTFOUND';
+  err.syscall = 'getaddrinfo';
+  err.hostname = host;
+  process.nextTick(cb, err, '');
+}
+
+/** Something the poll loop watches: a socket or a listener. */
+interface Watched {
+  readonly fd: number;
+  /** The poll events wanted now (0: none, the fd is left out of this round). */
+  interest(): number;
+  /** When the next timeout falls due (world clock, ns), or Infinity. */
+  deadline(): number;
+  ready(revents: number): void;
+  timedOut(now: number): void;
+}
+
+/** The shared machinery of one module: its task, its poll loop and wake-up pipe. */
+class Core {
+  readonly task: Task;
+  private readonly watched = new Map<number, Watched>();
+  private running = false;
+  private polling = false;
+  private woken = false;
+  private wakeR = -1;
+  private wakeW = -1;
+  private readonly one = new Uint8Array(1);
+  private readonly sink = new Uint8Array(64);
+
+  constructor(readonly host: Host) {
+    this.task = host.spawn({ comm: 'node' });
+  }
+
+  now(): number {
+    return this.host.clock.now();
+  }
+
+  watch(w: Watched): void {
+    this.watched.set(w.fd, w);
+    this.kick();
+  }
+
+  unwatch(w: Watched): void {
+    if (this.watched.get(w.fd) === w) this.watched.delete(w.fd);
+    this.kick();
+  }
+
+  /** The interests changed: start the loop, or interrupt the poll it sleeps in. */
+  kick(): void {
+    if (!this.running) {
+      if (this.watched.size === 0) return;
+      this.running = true;
+      void this.loop();
+      return;
+    }
+    if (this.polling && !this.woken) {
+      this.woken = true;
+      this.task.write(this.wakeW, this.one).catch(() => {});
+    }
+  }
+
+  private async loop(): Promise<void> {
+    if (this.wakeR < 0) {
+      [this.wakeR, this.wakeW] = this.task.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    }
+    try {
+      while (this.watched.size > 0) {
+        const fds: PollFd[] = [{ fd: this.wakeR, events: POLLIN, revents: 0 }];
+        const who: Watched[] = [];
+        let deadline = Number.POSITIVE_INFINITY;
+        for (const w of this.watched.values()) {
+          const ev = w.interest();
+          if (ev) {
+            fds.push({ fd: w.fd, events: ev, revents: 0 });
+            who.push(w);
+          }
+          deadline = Math.min(deadline, w.deadline());
+        }
+        const timeout =
+          deadline === Number.POSITIVE_INFINITY ? -1 : Math.max(0, Math.ceil((deadline - this.now()) / 1e6));
+        this.polling = true;
+        try {
+          await this.task.poll(fds, timeout);
+        } finally {
+          this.polling = false;
+        }
+        if (fds[0].revents) {
+          this.woken = false;
+          await this.task.read(this.wakeR, this.sink).catch(() => 0);
+        }
+        for (let i = 0; i < who.length; i++) {
+          const w = who[i];
+          const r = fds[i + 1].revents;
+          if (r && this.watched.get(w.fd) === w) w.ready(r);
+        }
+        const now = this.now();
+        for (const w of [...this.watched.values()]) if (w.deadline() <= now) w.timedOut(now);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+// ——— Socket ——————————————————————————————————————————————————————————————————
+
+export interface SocketConstructorOpts {
+  allowHalfOpen?: boolean;
+  highWaterMark?: number;
+}
+
+export interface TcpConnectOpts {
+  port: number | string;
+  host?: string;
+  localAddress?: string;
+  localPort?: number;
+  family?: number;
+  lookup?: LookupFn;
+  timeout?: number;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  allowHalfOpen?: boolean;
+}
+
+export interface IpcConnectOpts {
+  path: string;
+  timeout?: number;
+  allowHalfOpen?: boolean;
+}
+
+export type ConnectOpts = TcpConnectOpts | IpcConnectOpts;
+
+export interface AddressInfo {
+  address: string;
+  family: string;
+  port: number;
+}
+
+const kAccepted = Symbol('accepted');
+
+interface AcceptedOpts {
+  [kAccepted]: { fd: number; server: Server; unix: boolean };
+}
+
+interface PendingWrite {
+  data: Uint8Array;
+  off: number;
+  cb: (err?: Error | null) => void;
+}
+
+type ConnectArgs = [ConnectOpts | number | string, ...unknown[]];
+
+function normalizeConnectArgs(args: unknown[]): [ConnectOpts, (() => void) | undefined] {
+  const last = args[args.length - 1];
+  const cb = typeof last === 'function' ? (last as () => void) : undefined;
+  const a0 = args[0];
+  if (a0 !== null && typeof a0 === 'object') return [a0 as ConnectOpts, cb];
+  if (typeof a0 === 'string' && !/^\d+$/.test(a0)) return [{ path: a0 }, cb];
+  const host = typeof args[1] === 'string' ? args[1] : undefined;
+  return [{ port: a0 as number | string, host }, cb];
+}
+
+function validPort(p: unknown): number {
+  const n = typeof p === 'string' && p.trim() !== '' ? Number(p) : p;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    const err = new RangeError(`Port should be >= 0 and < 65536. Received ${String(p)}.`) as RangeError & {
+      code: string;
+    };
+    err.code = 'ERR_SOCKET_BAD_PORT';
+    throw err;
+  }
+  return n;
+}
+
+/** A stream socket: node:net's Socket, a Duplex over one non-blocking fd of the module's task. */
+export class Socket extends Duplex implements Watched {
+  fd = -1;
+  connecting = false;
+  bytesRead = 0;
+  /** The Server that accepted this socket, if any. */
+  server: Server | null = null;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  remoteFamily: string | undefined;
+  private local: AddressInfo | { address: string } | undefined;
+  private unix = false;
+  private written = 0;
+  private wantRead = false;
+  private reading = false;
+  private writing = false;
+  private pendingWrite: PendingWrite | null = null;
+  private finalCb: ((err?: Error | null) => void) | null = null;
+  private timeoutMs = 0;
+  private due = Number.POSITIVE_INFINITY;
+  private noDelay: boolean | undefined;
+  private keepAlive: [boolean, number] | undefined;
+
+  constructor(
+    private readonly core: Core,
+    opts: SocketConstructorOpts & Partial<AcceptedOpts> = {},
+  ) {
+    super({
+      allowHalfOpen: opts.allowHalfOpen ?? false,
+      highWaterMark: opts.highWaterMark,
+      emitClose: false,
+      autoDestroy: true,
+      decodeStrings: true,
+    });
+    const acc = opts[kAccepted];
+    if (acc) {
+      this.fd = acc.fd;
+      this.server = acc.server;
+      this.unix = acc.unix;
+      this.fillAddresses();
+      core.watch(this);
+      this.read(0);
+    }
+  }
+
+  // — the poll loop's side —
+
+  interest(): number {
+    if (this.fd < 0) return 0;
+    if (this.connecting) return POLLOUT;
+    let ev = 0;
+    if (this.wantRead && !this.reading) ev |= POLLIN;
+    if (this.pendingWrite && !this.writing) ev |= POLLOUT;
+    return ev;
+  }
+
+  deadline(): number {
+    return this.due;
+  }
+
+  ready(revents: number): void {
+    if (this.connecting) {
+      this.finishConnect();
+      return;
+    }
+    if (revents & (POLLIN | POLLHUP | POLLERR) && this.wantRead && !this.reading) void this.doRead();
+    if (revents & (POLLOUT | POLLHUP | POLLERR) && this.pendingWrite && !this.writing) void this.doWrite();
+  }
+
+  timedOut(): void {
+    this.due = Number.POSITIVE_INFINITY;
+    this.emit('timeout');
+  }
+
+  /** Traffic moved: push the idle timeout back (Node's _unrefTimer). */
+  private touch(): void {
+    this.due = this.timeoutMs > 0 ? this.core.now() + this.timeoutMs * 1e6 : Number.POSITIVE_INFINITY;
+  }
+
+  // — connecting —
+
+  connect(options: ConnectOpts, connectListener?: () => void): this;
+  connect(port: number, host?: string, connectListener?: () => void): this;
+  connect(port: number, connectListener?: () => void): this;
+  connect(path: string, connectListener?: () => void): this;
+  connect(...args: ConnectArgs): this {
+    const [opts, cb] = normalizeConnectArgs(args);
+    if (this.connecting || this.fd >= 0)
+      throw codedError('ERR_SOCKET_CONNECTING', 'Socket is already connecting');
+    if (this.destroyed) throw codedError('ERR_SOCKET_CLOSED', 'Socket is closed');
+    if (cb) this.once('connect', cb);
+    this.connecting = true;
+    if (opts.timeout) this.setTimeout(opts.timeout);
+    if ('path' in opts && opts.path !== undefined) {
+      this.unix = true;
+      process.nextTick(() => this.startConnect({ kind: 'unix', path: opts.path }, opts));
+      return this;
+    }
+    const o = opts as TcpConnectOpts;
+    const port = validPort(o.port);
+    if (o.noDelay !== undefined) this.noDelay = o.noDelay;
+    if (o.keepAlive) this.keepAlive = [true, o.keepAliveInitialDelay ?? 0];
+    const host = o.host ?? 'localhost';
+    resolveHost(host, o.lookup, (err, addr) => {
+      if (this.destroyed) return;
+      this.emit('lookup', err, addr, 4, host);
+      if (err) {
+        this.connecting = false;
+        this.destroy(err);
+        return;
+      }
+      this.startConnect({ kind: 'inet', addr, port }, o);
+    });
+    return this;
+  }
+
+  private startConnect(target: Target, opts: ConnectOpts): void {
+    if (this.destroyed) return;
+    const t = this.core.task;
+    const addr = target.kind === 'inet' ? target.addr : target.path;
+    const port = target.kind === 'inet' ? target.port : undefined;
+    try {
+      this.fd = t.socket(target.kind === 'inet' ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    } catch (e) {
+      this.connecting = false;
+      this.destroy(netError(errnoOf(e), 'connect', addr, port));
+      return;
+    }
+    const o = opts as TcpConnectOpts;
+    if (target.kind === 'inet' && (o.localAddress !== undefined || o.localPort !== undefined)) {
+      try {
+        t.bind(this.fd, { family: AF_INET, addr: o.localAddress ?? '0.0.0.0', port: o.localPort ?? 0 });
+      } catch (e) {
+        this.connecting = false;
+        this.destroy(netError(errnoOf(e), 'bind', o.localAddress ?? '0.0.0.0', o.localPort));
+        return;
+      }
+    }
+    this.applyOptions();
+    this.connectTarget = { addr, port };
+    // Watched only once the connect is under way: a fresh TCP socket polls as POLLHUP.
+    t.connect(this.fd, toSockaddr(target)).then(
+      () => {
+        if (this.fd < 0) return;
+        this.core.watch(this);
+        this.connected();
+      },
+      (e: unknown) => {
+        const errno = errnoOf(e);
+        if ((errno === EINPROGRESS || errno === EAGAIN) && this.fd >= 0) this.core.watch(this);
+        else this.connectFailed(errno, addr, port);
+      },
+    );
+  }
+
+  private connectTarget: { addr: string; port: number | undefined } = { addr: '', port: undefined };
+
+  private finishConnect(): void {
+    let err = 0;
+    try {
+      err = this.core.task.getsockopt(this.fd, SOL_SOCKET, SO_ERROR) as number;
+    } catch (e) {
+      err = errnoOf(e);
+    }
+    if (err) this.connectFailed(err, this.connectTarget.addr, this.connectTarget.port);
+    else this.connected();
+  }
+
+  private connectFailed(errno: number, addr: string, port: number | undefined): void {
+    if (!this.connecting) return;
+    this.connecting = false;
+    this.destroy(netError(errno, 'connect', addr, port));
+  }
+
+  private connected(): void {
+    if (!this.connecting || this.destroyed) return;
+    this.connecting = false;
+    this.fillAddresses();
+    this.touch();
+    this.core.kick();
+    this.emit('connect');
+    this.emit('ready');
+    if (this.pendingWrite) void this.doWrite();
+    if (this.finalCb && !this.pendingWrite) this.doFinal();
+    this.read(0);
+  }
+
+  private fillAddresses(): void {
+    const t = this.core.task;
+    try {
+      const peer = t.getpeername(this.fd);
+      const me = t.getsockname(this.fd);
+      if ('addr' in peer && 'addr' in me) {
+        this.remoteAddress = peer.addr;
+        this.remotePort = peer.port;
+        this.remoteFamily = 'IPv4';
+        this.local = { address: me.addr, family: 'IPv4', port: me.port };
+      } else if ('path' in me) {
+        this.local = { address: me.path };
+      }
+    } catch {
+      // Already reset by the peer: the addresses stay unknown, as Node leaves them.
+    }
+  }
+
+  private applyOptions(): void {
+    if (this.fd < 0 || this.unix) return;
+    const t = this.core.task;
+    try {
+      if (this.noDelay !== undefined) t.setsockopt(this.fd, SOL_TCP, TCP_NODELAY, this.noDelay ? 1 : 0);
+      if (this.keepAlive) {
+        const [on, delay] = this.keepAlive;
+        t.setsockopt(this.fd, SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0);
+        if (on && delay >= 1000) t.setsockopt(this.fd, SOL_TCP, TCP_KEEPIDLE, Math.floor(delay / 1000));
+      }
+    } catch {
+      // As libuv: option failures on a live socket are not reported.
+    }
+  }
+
+  // — reading —
+
+  override _read(): void {
+    this.wantRead = true;
+    if (this.fd >= 0 && !this.connecting && !this.reading) void this.doRead();
+  }
+
+  private async doRead(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      while (this.wantRead && this.fd >= 0 && !this.destroyed) {
+        const buf = Buffer.allocUnsafe(65536);
+        let n: number;
+        try {
+          n = await this.core.task.read(this.fd, buf);
+        } catch (e) {
+          if (this.destroyed) return;
+          const errno = errnoOf(e);
+          if (errno === EAGAIN) break;
+          this.destroy(netError(errno, 'read'));
+          return;
+        }
+        if (this.destroyed) return;
+        this.touch();
+        this.wantRead = false;
+        if (n === 0) {
+          // As Node's onStreamRead: push EOF, then read(0) so 'end' comes even when nobody
+          // consumes the stream (the buffer is empty).
+          this.push(null);
+          this.read(0);
+          return;
+        }
+        this.bytesRead += n;
+        const chunk = n < 16384 ? Buffer.from(buf.subarray(0, n)) : buf.subarray(0, n);
+        if (this.push(chunk)) this.wantRead = true;
+      }
+    } finally {
+      this.reading = false;
+      this.core.kick();
+    }
+  }
+
+  // — writing —
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.pendingWrite = { data: chunk, off: 0, cb };
+    // A running doWrite() (this write was started from its callback) picks it up.
+    if (this.fd >= 0 && !this.connecting && !this.writing) void this.doWrite();
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'buffer' as BufferEncoding, cb);
+  }
+
+  private async doWrite(): Promise<void> {
+    if (this.writing) return; // the running one picks up what is pending
+    this.writing = true;
+    try {
+      while (this.pendingWrite && this.fd >= 0) {
+        const p = this.pendingWrite;
+        let n: number;
+        try {
+          n = await this.core.task.write(this.fd, p.off ? p.data.subarray(p.off) : p.data);
+        } catch (e) {
+          const errno = errnoOf(e);
+          if (errno === EAGAIN) return; // send buffer full: wait for POLLOUT
+          this.pendingWrite = null;
+          p.cb(netError(errno, 'write'));
+          return;
+        }
+        this.written += n;
+        this.touch();
+        p.off += n;
+        if (p.off >= p.data.length) {
+          this.pendingWrite = null;
+          p.cb();
+        }
+      }
+    } finally {
+      this.writing = false;
+      this.core.kick();
+    }
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.finalCb = cb;
+    if (this.fd >= 0 && !this.connecting) this.doFinal();
+  }
+
+  private doFinal(): void {
+    const cb = this.finalCb;
+    if (!cb) return;
+    this.finalCb = null;
+    try {
+      this.core.task.shutdown(this.fd, SHUT_WR);
+    } catch (e) {
+      const errno = errnoOf(e);
+      // A peer that already reset the connection: the shutdown has nothing left to do.
+      if (errno !== errnoByName('ENOTCONN')) return cb(netError(errno, 'shutdown'));
+    }
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.connecting = false;
+    this.due = Number.POSITIVE_INFINITY;
+    const fd = this.fd;
+    if (fd >= 0) {
+      this.core.unwatch(this);
+      this.fd = -1;
+      try {
+        this.core.task.close(fd);
+      } catch {
+        // closed already
+      }
+    }
+    const p = this.pendingWrite;
+    this.pendingWrite = null;
+    if (p) p.cb(err ?? codedError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
+    cb(err);
+    setImmediate(() => this.emit('close', err !== null));
+  }
+
+  /** End the writable side, then destroy once everything is written (used by node:http). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  resetAndDestroy(): this {
+    if (this.fd >= 0 && !this.unix) {
+      try {
+        this.core.task.setsockopt(this.fd, SOL_SOCKET, 13 /* SO_LINGER */, { l_onoff: 1, l_linger: 0 });
+      } catch {
+        // not connected: a plain close
+      }
+    }
+    return this.destroy();
+  }
+
+  // — options and views —
+
+  setTimeout(ms: number, cb?: () => void): this {
+    this.timeoutMs = ms > 0 ? ms : 0;
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
+    this.touch();
+    this.core.kick();
+    return this;
+  }
+
+  /** The idle timeout set by setTimeout(), in milliseconds (undefined when none). */
+  get timeout(): number | undefined {
+    return this.timeoutMs || undefined;
+  }
+
+  setNoDelay(noDelay = true): this {
+    this.noDelay = noDelay;
+    if (!this.connecting) this.applyOptions();
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.keepAlive = [enable, initialDelay];
+    if (!this.connecting) this.applyOptions();
+    return this;
+  }
+
+  address(): AddressInfo | { address: string } | Record<string, never> {
+    if (this.fd >= 0 && !this.local) this.fillAddresses();
+    return this.local ?? {};
+  }
+
+  get localAddress(): string | undefined {
+    return this.local?.address;
+  }
+
+  get localPort(): number | undefined {
+    return this.local && 'port' in this.local ? this.local.port : undefined;
+  }
+
+  get localFamily(): string | undefined {
+    return this.local && 'family' in this.local ? this.local.family : undefined;
+  }
+
+  /** As Node counts it: bytes handed to the kernel plus those still waiting to be. */
+  get bytesWritten(): number {
+    let n = this.written;
+    if (this.pendingWrite) n += this.pendingWrite.data.length - this.pendingWrite.off;
+    for (const b of (this as unknown as { writableBuffer: unknown }).writableBuffer as {
+      chunk: Uint8Array | string;
+    }[])
+      n += b.chunk.length;
+    return n;
+  }
+
+  get pending(): boolean {
+    return this.fd < 0 || this.connecting;
+  }
+
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** No-op: the world's clock, not an event-loop handle, decides what keeps running. */
+  ref(): this {
+    return this;
+  }
+
+  /** No-op, see ref(). */
+  unref(): this {
+    return this;
+  }
+}
+
+// ——— Server ——————————————————————————————————————————————————————————————————
+
+export interface ServerOpts {
+  allowHalfOpen?: boolean;
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+}
+
+export interface ListenOptions {
+  port?: number | string;
+  host?: string;
+  backlog?: number;
+  path?: string;
+  exclusive?: boolean;
+}
+
+/** node:net's Server: one listening fd of the module's task, accepted by the poll loop. */
+export class Server extends EventEmitter implements Watched {
+  fd = -1;
+  listening = false;
+  maxConnections: number | undefined;
+  private connections = new Set<Socket>();
+  private unix = false;
+  private accepting = false;
+  private closing = false;
+  private readonly opts: ServerOpts;
+
+  constructor(
+    private readonly core: Core,
+    private readonly makeSocket: (o: SocketConstructorOpts & AcceptedOpts) => Socket,
+    opts?: ServerOpts | ((socket: Socket) => void),
+    connectionListener?: (socket: Socket) => void,
+  ) {
+    super();
+    if (typeof opts === 'function') {
+      connectionListener = opts;
+      opts = {};
+    }
+    this.opts = opts ?? {};
+    if (connectionListener) this.on('connection', connectionListener);
+  }
+
+  interest(): number {
+    return this.listening && !this.accepting ? POLLIN : 0;
+  }
+
+  deadline(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
+  timedOut(): void {}
+
+  ready(): void {
+    if (this.listening && !this.accepting) void this.acceptAll();
+  }
+
+  private async acceptAll(): Promise<void> {
+    this.accepting = true;
+    try {
+      while (this.listening) {
+        let fd: number;
+        try {
+          ({ fd } = await this.core.task.accept(this.fd, SOCK_NONBLOCK));
+        } catch (e) {
+          const errno = errnoOf(e);
+          if (errno !== EAGAIN && this.listening) this.emit('error', netError(errno, 'accept'));
+          return;
+        }
+        if (!this.listening) {
+          this.core.task.close(fd);
+          return;
+        }
+        if (this.maxConnections !== undefined && this.connections.size >= this.maxConnections) {
+          this.core.task.close(fd);
+          this.emit('drop', { localAddress: undefined, remoteAddress: undefined });
+          continue;
+        }
+        const s = this.makeSocket({
+          allowHalfOpen: this.opts.allowHalfOpen,
+          [kAccepted]: { fd, server: this, unix: this.unix },
+        });
+        if (this.opts.noDelay) s.setNoDelay(true);
+        if (this.opts.keepAlive) s.setKeepAlive(true, this.opts.keepAliveInitialDelay);
+        if (this.opts.pauseOnConnect) s.pause();
+        this.connections.add(s);
+        s.once('close', () => {
+          this.connections.delete(s);
+          this.maybeClosed();
+        });
+        this.emit('connection', s);
+      }
+    } finally {
+      this.accepting = false;
+      this.core.kick();
+    }
+  }
+
+  listen(port?: number | string, hostname?: string, backlog?: number, listeningListener?: () => void): this;
+  listen(port?: number | string, hostname?: string, listeningListener?: () => void): this;
+  listen(port?: number | string, backlog?: number, listeningListener?: () => void): this;
+  listen(port?: number | string, listeningListener?: () => void): this;
+  listen(path: string, listeningListener?: () => void): this;
+  listen(options: ListenOptions, listeningListener?: () => void): this;
+  listen(listeningListener?: () => void): this;
+  listen(...args: unknown[]): this {
+    let o: ListenOptions = {};
+    let cb: (() => void) | undefined;
+    const rest = [...args];
+    if (typeof rest[rest.length - 1] === 'function') cb = rest.pop() as () => void;
+    if (rest[0] !== null && typeof rest[0] === 'object') o = { ...(rest[0] as ListenOptions) };
+    else {
+      if (typeof rest[0] === 'string' && !/^\d*$/.test(rest[0])) o.path = rest[0];
+      else if (rest[0] !== undefined) o.port = rest[0] as number | string;
+      for (const a of rest.slice(1)) {
+        if (typeof a === 'string') o.host = a;
+        else if (typeof a === 'number') o.backlog = a;
+      }
+    }
+    if (this.listening)
+      throw codedError(
+        'ERR_SERVER_ALREADY_LISTEN',
+        'Listen method has been called more than once without closing.',
+      );
+    if (cb) this.once('listening', cb);
+    if (o.path !== undefined) {
+      this.unix = true;
+      this.startListen({ kind: 'unix', path: o.path }, o.backlog);
+      return this;
+    }
+    const port = o.port === undefined ? 0 : validPort(o.port);
+    const host = o.host ?? '0.0.0.0';
+    resolveHost(host, undefined, (err, addr) => {
+      if (err) {
+        err.syscall = 'listen';
+        this.emit('error', err);
+      } else this.startListen({ kind: 'inet', addr, port }, o.backlog);
+    });
+    return this;
+  }
+
+  private startListen(target: Target, backlog = 511): void {
+    const t = this.core.task;
+    const inet = target.kind === 'inet';
+    const address = inet ? target.addr : target.path;
+    const port = inet ? target.port : undefined;
+    let fd = -1;
+    try {
+      fd = t.socket(inet ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      // libuv sets SO_REUSEADDR on every TCP listener, so a port in TIME_WAIT can be reused.
+      if (inet) t.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+      t.bind(fd, toSockaddr(target));
+      t.listen(fd, backlog);
+    } catch (e) {
+      if (fd >= 0) t.close(fd);
+      // libuv defers a bind error to listen(), so Node reports both as syscall 'listen'.
+      process.nextTick(() => this.emit('error', netError(errnoOf(e), 'listen', address, port, true)));
+      return;
+    }
+    this.fd = fd;
+    this.listening = true;
+    this.closing = false;
+    this.core.watch(this);
+    process.nextTick(() => this.emit('listening'));
+  }
+
+  address(): AddressInfo | string | null {
+    if (!this.listening) return null;
+    const a = this.core.task.getsockname(this.fd);
+    if ('addr' in a) return { address: a.addr, family: 'IPv4', port: a.port };
+    if ('path' in a) return a.path;
+    return null;
+  }
+
+  close(cb?: (err?: Error) => void): this {
+    if (cb) {
+      if (!this.listening) {
+        this.once('close', () => cb(codedError('ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
+      } else this.once('close', () => cb());
+    }
+    if (this.listening) {
+      this.listening = false;
+      this.core.unwatch(this);
+      this.core.task.close(this.fd);
+      this.fd = -1;
+    }
+    this.closing = true;
+    this.maybeClosed();
+    return this;
+  }
+
+  private maybeClosed(): void {
+    if (!this.closing || this.listening || this.connections.size > 0) return;
+    this.closing = false;
+    process.nextTick(() => this.emit('close'));
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    const n = this.connections.size;
+    process.nextTick(() => cb(null, n));
+    return this;
+  }
+
+  /** No-op, as Socket.ref(). */
+  ref(): this {
+    return this;
+  }
+
+  /** No-op, as Socket.ref(). */
+  unref(): this {
+    return this;
+  }
+}
+
+// ——— the module ——————————————————————————————————————————————————————————————
+
+/** node:net for one host. */
+export interface NodeNet {
+  Socket: new (opts?: SocketConstructorOpts) => Socket;
+  Server: new (
+    opts?: ServerOpts | ((socket: Socket) => void),
+    connectionListener?: (socket: Socket) => void,
+  ) => Server;
+  createServer(
+    opts?: ServerOpts | ((socket: Socket) => void),
+    connectionListener?: (socket: Socket) => void,
+  ): Server;
+  connect(options: ConnectOpts, connectListener?: () => void): Socket;
+  connect(port: number, host?: string, connectListener?: () => void): Socket;
+  connect(path: string, connectListener?: () => void): Socket;
+  createConnection(options: ConnectOpts, connectListener?: () => void): Socket;
+  createConnection(port: number, host?: string, connectListener?: () => void): Socket;
+  createConnection(path: string, connectListener?: () => void): Socket;
+  isIP(input: string): number;
+  isIPv4(input: string): boolean;
+  isIPv6(input: string): boolean;
+  /** The task that owns every fd of this module. */
+  readonly task: Task;
+}
+
+/**
+ * Make the node:net module of `host`. Every socket and server it makes is an fd of one task
+ * (`comm` 'node') on that host, driven by one poll loop; see the top of this file.
+ */
+export function createNet(host: Host): NodeNet {
+  const core = new Core(host);
+  class HostSocket extends Socket {
+    constructor(opts?: SocketConstructorOpts) {
+      super(core, opts);
+    }
+  }
+  const makeSocket = (o: SocketConstructorOpts & AcceptedOpts): Socket => new HostSocket(o);
+  class HostServer extends Server {
+    constructor(
+      opts?: ServerOpts | ((socket: Socket) => void),
+      connectionListener?: (socket: Socket) => void,
+    ) {
+      super(core, makeSocket, opts, connectionListener);
+    }
+  }
+  const connect = (...args: ConnectArgs): Socket => {
+    const [opts] = normalizeConnectArgs(args);
+    const s = new HostSocket({ allowHalfOpen: opts.allowHalfOpen });
+    return (s.connect as (...a: ConnectArgs) => Socket)(...args);
+  };
+  return {
+    Socket: HostSocket,
+    Server: HostServer,
+    createServer: (opts, listener) => new HostServer(opts, listener),
+    connect: connect as NodeNet['connect'],
+    createConnection: connect as NodeNet['createConnection'],
+    isIP,
+    isIPv4,
+    isIPv6,
+    task: core.task,
+  };
+}

@@ -1,0 +1,362 @@
+// node:net over usernet: a Server and Sockets on two hosts of a World, in virtual time, and
+// node:http running unchanged on top of them.
+
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { World, type Host } from '../../src/index.js';
+import type { LinkOptions } from '../../src/sim/link.js';
+import { SIOCINQ, SIOCOUTQ } from '../../src/uapi/socket.js';
+import { createNet, type NodeNet, type Socket, type NetError } from '../../src/compat/node/net.js';
+
+const worlds: World[] = [];
+afterEach(() => {
+  for (const w of worlds.splice(0)) w.stop();
+});
+
+interface Pair {
+  world: World;
+  a: Host;
+  b: Host;
+  netA: NodeNet;
+  netB: NodeNet;
+}
+
+/** Hosts a (10.0.0.1) and b (10.0.0.2) on one link. */
+function pair(seed: number, link?: LinkOptions): Pair {
+  const world = new World({ seed });
+  worlds.push(world);
+  const a = world.addHost('a');
+  const b = world.addHost('b');
+  world.link(a, b, link);
+  a.ip('addr add 10.0.0.1/24 dev eth0');
+  b.ip('addr add 10.0.0.2/24 dev eth0');
+  return { world, a, b, netA: createNet(a), netB: createNet(b) };
+}
+
+function collect(s: Socket): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  s.on('data', (d: Buffer) => parts.push(d));
+  return once(s, 'end').then(() => Buffer.concat(parts));
+}
+
+/** Deterministic bytes: a counter run through a small LCG. */
+function pattern(n: number, seed = 1): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+test('echo server and client over two hosts', async () => {
+  const { world, netA, netB } = pair(1, { delay: '5ms' });
+  const server = netB.createServer((s) => {
+    assert.equal(s.remoteAddress, '10.0.0.1');
+    assert.equal(s.localAddress, '10.0.0.2');
+    assert.equal(s.localPort, 7000);
+    s.on('data', (d) => s.write(d));
+    s.on('end', () => s.end());
+  });
+  const listening = once(server, 'listening');
+  assert.equal(server.listen(7000, '0.0.0.0'), server);
+  await listening;
+  assert.equal(server.listening, true);
+  assert.deepEqual(server.address(), { address: '0.0.0.0', family: 'IPv4', port: 7000 });
+
+  const t0 = world.now();
+  const accepted = once(server, 'connection');
+  const c = netA.connect({ port: 7000, host: '10.0.0.2' });
+  assert.equal(c.connecting, true);
+  assert.equal(c.pending, true);
+  assert.equal(c.readyState, 'opening');
+  const events: string[] = [];
+  c.on('connect', () => events.push('connect'));
+  c.on('ready', () => events.push('ready'));
+  await once(c, 'connect');
+  // The handshake took one round trip over a 5 ms link, in virtual time.
+  assert.ok(world.now() - t0 >= 10, `connect after ${world.now() - t0} ms`);
+  assert.deepEqual(events, ['connect', 'ready']);
+  assert.equal(c.connecting, false);
+  assert.equal(c.pending, false);
+  assert.equal(c.readyState, 'open');
+  assert.equal(c.remoteAddress, '10.0.0.2');
+  assert.equal(c.remotePort, 7000);
+  assert.equal(c.remoteFamily, 'IPv4');
+  assert.equal(c.localAddress, '10.0.0.1');
+  assert.ok(c.localPort! >= 32768, `ephemeral port ${c.localPort}`);
+  assert.deepEqual(c.address(), { address: '10.0.0.1', family: 'IPv4', port: c.localPort });
+  await accepted;
+  const n = await new Promise<number>((res) => server.getConnections((_e, k) => res(k)));
+  assert.equal(n, 1);
+
+  const msg = pattern(100_000, 3);
+  const got = collect(c);
+  c.write(msg.subarray(0, 50_000));
+  c.end(msg.subarray(50_000));
+  const echoed = await got;
+  assert.ok(echoed.equals(msg), 'echoed bytes differ');
+  const [hadError] = (await once(c, 'close')) as [boolean];
+  assert.equal(hadError, false);
+  assert.equal(c.bytesRead, msg.length);
+  assert.equal(c.bytesWritten, msg.length);
+  assert.equal(c.readyState, 'closed');
+
+  let closed = false;
+  server.close(() => (closed = true));
+  await once(server, 'close');
+  assert.equal(closed, true);
+  assert.equal(server.address(), null);
+});
+
+test('half-close: allowHalfOpen keeps the other direction open', async () => {
+  const { netA, netB } = pair(2, { delay: '1ms' });
+  const server = netB.createServer({ allowHalfOpen: true }, (s) => {
+    const parts: Buffer[] = [];
+    s.on('data', (d: Buffer) => parts.push(d));
+    s.on('end', () => {
+      // The client sent FIN; this side can still write, for as long as it likes.
+      assert.equal(s.readyState, 'writeOnly');
+      s.write('got ' + Buffer.concat(parts).toString());
+      s.write(', and more after your FIN');
+      s.end();
+    });
+  });
+  server.listen({ port: 7001 });
+  await once(server, 'listening');
+
+  const c = netA.createConnection({ port: 7001, host: '10.0.0.2', allowHalfOpen: true });
+  await once(c, 'connect');
+  const got = collect(c);
+  c.end('question');
+  await once(c, 'finish');
+  assert.equal(c.readyState, 'readOnly');
+  assert.equal((await got).toString(), 'got question, and more after your FIN');
+  await once(c, 'close');
+  server.close();
+  await once(server, 'close');
+});
+
+test('without allowHalfOpen, the end of the peer ends this side too', async () => {
+  const { netA, netB } = pair(3);
+  const server = netB.createServer((s) => {
+    s.resume();
+    // Still writable inside 'end'; Node ends the socket right after.
+    s.on('end', () => s.write('last words'));
+  });
+  server.listen(7002, '10.0.0.2');
+  await once(server, 'listening');
+  const serverSock = once(server, 'connection');
+  const c = netA.connect(7002, '10.0.0.2');
+  await once(c, 'connect');
+  const [s] = (await serverSock) as [Socket];
+  const got = collect(c);
+  c.end();
+  assert.equal((await got).toString(), 'last words');
+  await once(s, 'close');
+  assert.equal(s.writableEnded, true);
+  await once(c, 'close');
+  server.close();
+  await once(server, 'close');
+});
+
+test('ECONNREFUSED has Node error shape', async () => {
+  const { netA } = pair(4, { delay: '2ms' });
+  const c = netA.connect(7999, '10.0.0.2');
+  const [err] = (await once(c, 'error')) as [NetError];
+  assert.equal(err.code, 'ECONNREFUSED');
+  assert.equal(err.errno, -111);
+  assert.equal(err.syscall, 'connect');
+  assert.equal(err.address, '10.0.0.2');
+  assert.equal(err.port, 7999);
+  assert.equal(err.message, 'connect ECONNREFUSED 10.0.0.2:7999');
+  const [hadError] = (await once(c, 'close')) as [boolean];
+  assert.equal(hadError, true);
+  assert.equal(c.destroyed, true);
+});
+
+test('EADDRINUSE has Node error shape; close() on a stopped server reports it', async () => {
+  const { netB } = pair(5);
+  const s1 = netB.createServer();
+  s1.listen(7003);
+  await once(s1, 'listening');
+  const s2 = netB.createServer();
+  s2.listen(7003);
+  const [err] = (await once(s2, 'error')) as [NetError];
+  assert.equal(err.code, 'EADDRINUSE');
+  assert.equal(err.errno, -98);
+  assert.equal(err.syscall, 'listen');
+  assert.equal(err.address, '0.0.0.0');
+  assert.equal(err.port, 7003);
+  assert.equal(err.message, 'listen EADDRINUSE: address already in use 0.0.0.0:7003');
+  assert.equal(s2.listening, false);
+  const notRunning = await new Promise<Error | undefined>((res) => s2.close(res));
+  assert.equal((notRunning as NetError).code, 'ERR_SERVER_NOT_RUNNING');
+  s1.close();
+  await once(s1, 'close');
+  // The port is free again.
+  const s3 = netB.createServer().listen(7003);
+  await once(s3, 'listening');
+  s3.close();
+});
+
+test('a name that does not resolve fails with ENOTFOUND; localhost is loopback', async () => {
+  const { netA } = pair(6);
+  const c = netA.connect(80, 'example.invalid');
+  const [err] = (await once(c, 'error')) as [NetError];
+  assert.equal(err.code, 'ENOTFOUND');
+  assert.equal(err.syscall, 'getaddrinfo');
+  const server = netA.createServer((s) => s.end('local'));
+  server.listen(7004, 'localhost');
+  await once(server, 'listening');
+  assert.deepEqual(server.address(), { address: '127.0.0.1', family: 'IPv4', port: 7004 });
+  const c2 = netA.connect(7004);
+  assert.equal((await collect(c2)).toString(), 'local');
+  await once(c2, 'close');
+  server.close();
+});
+
+test('backpressure: write() returns false when the send buffer is full, then drain', async () => {
+  const { netA, netB } = pair(7, { delay: '10ms' });
+  const server = netB.createServer({ pauseOnConnect: true });
+  server.listen(7005);
+  await once(server, 'listening');
+  const accepted = once(server, 'connection');
+  const c = netA.connect({ port: 7005, host: '10.0.0.2', noDelay: true });
+  await once(c, 'connect');
+  const [s] = (await accepted) as [Socket];
+
+  // Write until usernet's buffers (the client's send buffer, the server's receive buffer) are
+  // full: write() turns false and 'drain' stops coming; the idle timeout tells us it stopped.
+  const chunk = 16 * 1024;
+  const data = pattern(8 * 1024 * 1024, 9);
+  let sent = 0;
+  let falses = 0;
+  c.setTimeout(1000);
+  for (;;) {
+    if (c.write(data.subarray(sent, sent + chunk))) {
+      sent += chunk;
+      continue;
+    }
+    sent += chunk;
+    falses++;
+    const [which] = await Promise.race([
+      once(c, 'drain').then(() => ['drain']),
+      once(c, 'timeout').then(() => ['timeout']),
+    ]);
+    if (which === 'timeout') break;
+    assert.ok(sent < data.length, 'the buffers never filled');
+  }
+  assert.ok(falses >= 1);
+  assert.ok(c.writableLength > 0, 'a write is waiting');
+  const outq = netA.task.ioctl(c.fd, SIOCOUTQ);
+  const inq = netB.task.ioctl(s.fd, SIOCINQ);
+  assert.ok(outq > 64 * 1024, `client send queue ${outq}`);
+  assert.ok(inq > 64 * 1024, `server receive queue ${inq}`);
+  assert.equal(c.bytesWritten, sent);
+  c.setTimeout(0);
+
+  // Read on the server: the client's queue empties and 'drain' fires.
+  const got = collect(s);
+  s.resume();
+  await once(c, 'drain');
+  c.end(data.subarray(sent));
+  const all = await got;
+  assert.equal(all.length, data.length);
+  assert.ok(all.equals(data), 'received bytes differ');
+  await once(c, 'close');
+  server.close();
+});
+
+test('setTimeout fires on an idle socket, in virtual time', async () => {
+  const { world, netA, netB } = pair(8);
+  const server = netB.createServer((s) => s.resume());
+  server.listen(7006);
+  await once(server, 'listening');
+  const c = netA.connect(7006, '10.0.0.2');
+  await once(c, 'connect');
+  const t0 = world.now();
+  let fired = 0;
+  c.setTimeout(30_000, () => fired++);
+  assert.equal(c.timeout, 30_000);
+  await once(c, 'timeout');
+  assert.equal(fired, 1);
+  const dt = world.now() - t0;
+  assert.ok(dt >= 30_000 && dt < 30_010, `timeout after ${dt} ms`);
+  c.destroy();
+  await once(c, 'close');
+  server.close();
+});
+
+test('node:http over usernet: 1 MB GET and a keep-alive second request, lossy link', async () => {
+  const { world, netA, netB } = pair(11, { delay: '15ms', jitter: '2ms', loss: 0.02 });
+  const body = pattern(1024 * 1024, 42);
+  const digest = createHash('sha256').update(body).digest('hex');
+
+  const httpServer = http.createServer((req, res) => {
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      res.end(body);
+    } else {
+      res.end(`hello ${req.method} ${req.url} from ${req.socket.remoteAddress}`);
+    }
+  });
+  const server = netB.createServer((s) => httpServer.emit('connection', s));
+  server.listen(80);
+  await once(server, 'listening');
+
+  const made: Socket[] = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  // As Agent.createConnection: `oncreate` may be given as the 'connect' listener; node:http
+  // guards it with once(), and takes the socket returned here.
+  const createConnection = (
+    opts: http.ClientRequestArgs,
+    oncreate?: (err: Error | null, s: Duplex) => void,
+  ): Socket => {
+    const s = netA.createConnection(
+      { port: Number(opts.port), host: opts.host ?? undefined },
+      oncreate as () => void,
+    );
+    made.push(s);
+    return s;
+  };
+  (agent as unknown as { createConnection: typeof createConnection }).createConnection = createConnection;
+
+  const get = (path: string): Promise<{ res: http.IncomingMessage; data: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '10.0.0.2', port: 80, path, agent, createConnection }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ res, data: Buffer.concat(parts) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  const t0 = world.now();
+  const first = await get('/big');
+  assert.equal(first.res.statusCode, 200);
+  assert.equal(first.res.headers['content-length'], String(body.length));
+  assert.equal(first.data.length, body.length);
+  assert.equal(createHash('sha256').update(first.data).digest('hex'), digest);
+
+  const second = await get('/small');
+  assert.equal(second.res.statusCode, 200);
+  assert.equal(second.data.toString(), 'hello GET /small from 10.0.0.1');
+  // The second request went over the same connection.
+  assert.equal(made.length, 1);
+  assert.equal(made[0].bytesRead > body.length, true);
+  // Virtual time passed (round trips, retransmissions after loss), not wall time.
+  assert.ok(world.now() - t0 > 30, `took ${world.now() - t0} virtual ms`);
+
+  agent.destroy();
+  await once(made[0], 'close');
+  server.close();
+  httpServer.close();
+});
