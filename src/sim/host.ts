@@ -31,6 +31,9 @@ import { dev_get_by_name } from '../net/core/dev.js';
 import { ssHost } from '../tools/ss.js';
 import { netstatS, type NetstatStatisticsOptions } from '../tools/netstat.js';
 import { ping, type PingOptions, type PingResult } from '../tools/ping.js';
+import { HostsTable } from './hosts_table.js';
+import { createNet, type NodeNet } from '../compat/node/net.js';
+import { createDns, type NodeDns } from '../compat/node/dns.js';
 
 export interface SpawnOptions {
   uid?: number;
@@ -50,12 +53,18 @@ export class Host {
   readonly lo: NetDevice;
   /** Every task spawned on this host, in pid order (exited ones keep `exited` set). */
   readonly tasks: TaskStruct[] = [];
+  /** The names this host resolves: its world's table, or one knowing only this host. */
+  readonly hostsTable: HostsTable;
+  private nodeNetModule: NodeNet | undefined;
+  private nodeDnsModule: NodeDns | undefined;
 
   constructor(
     readonly name: string,
     readonly clock: Clock,
     random: Prandom,
+    hostsTable?: HostsTable,
   ) {
+    this.hostsTable = hostsTable ?? new HostsTable(new Map([[name, this]]));
     this.kernel = new Kernel(name, clock, random);
     this.net = new Net(this.kernel);
     this.kernel.init_net = this.net;
@@ -76,6 +85,19 @@ export class Host {
     // Like a booted system, not a bare namespace: `lo` is up.
     this.lo = loopback_net_init(this.net);
     dev_open(this.lo);
+  }
+
+  /**
+   * node:net for programs on this host (`createServer`, `connect`, `Socket`, …); made on first
+   * use, its sockets are fds of one task. `net` is the host's network namespace, hence the name.
+   */
+  get nodeNet(): NodeNet {
+    return (this.nodeNetModule ??= createNet(this));
+  }
+
+  /** node:dns's `lookup` and `promises.lookup` over the world's hosts table. */
+  get dns(): NodeDns {
+    return (this.nodeDnsModule ??= createDns(this.hostsTable));
   }
 
   /** Start a process. */

@@ -9,6 +9,7 @@ import { dev_get_by_name, netdev_state } from '../net/core/dev.js';
 import type { NetDevice } from '../net/core/netdevice.js';
 import { IFF_LOOPBACK } from '../uapi/if.js';
 import { Bridge, Link, createBridge, createLink, type LinkOptions } from './link.js';
+import { HostsTable } from './hosts_table.js';
 
 export interface WorldOptions {
   /** Seed of every random choice in the world (default 1). */
@@ -23,6 +24,11 @@ export class World {
   readonly hosts = new Map<string, Host>();
   /** Switches made by bridge(), by name (their hosts are not in `hosts`). */
   readonly bridges = new Map<string, Bridge>();
+  /**
+   * The world's /etc/hosts, read by every host's `dns.lookup` and `nodeNet.connect`: each host's
+   * name (its first IPv4 address outside 127/8), 'localhost', and what `hostsTable.set()` adds.
+   */
+  readonly hostsTable = new HostsTable(this.hosts);
 
   constructor(opts: WorldOptions = {}) {
     this.clock = opts.clock === 'real' ? new RealClock() : new VirtualClock();
@@ -32,7 +38,7 @@ export class World {
   /** Add a host: its own kernel (fd numbers, inodes, filesystem, sysctls, sockets). */
   addHost(name: string): Host {
     if (this.hosts.has(name)) throw new Error(`host ${name} exists`);
-    const h = new Host(name, this.clock, this.random.fork());
+    const h = new Host(name, this.clock, this.random.fork(), this.hostsTable);
     this.hosts.set(name, h);
     return h;
   }
@@ -52,7 +58,7 @@ export class World {
    */
   bridge(name: string, hosts: Host[] = [], opts?: LinkOptions): Bridge {
     if (this.hosts.has(name) || this.bridges.has(name)) throw new Error(`host ${name} exists`);
-    const br = createBridge(new Host(name, this.clock, this.random.fork()), hosts, opts);
+    const br = createBridge(new Host(name, this.clock, this.random.fork(), this.hostsTable), hosts, opts);
     this.bridges.set(name, br);
     return br;
   }

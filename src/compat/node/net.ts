@@ -21,13 +21,22 @@
 // - No `BlockList`, `SocketAddress`, `Stream` alias, autoSelectFamily, or fd/handle passing.
 
 import { Duplex } from 'node:stream';
+import { inspect } from 'node:util';
 import { EventEmitter } from 'node:events';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import type { Host } from '../../sim/host.js';
 import type { Task } from '../../sim/task.js';
 import type { PollFd } from '../../kernel/select.js';
 import { SyscallError } from '../../sim/errors.js';
-import { errnoByName, errnoCode, strerror, EAGAIN, EINPROGRESS, EINVAL } from '../../uapi/errno.js';
+import {
+  errnoByName,
+  errnoCode,
+  strerror,
+  EAFNOSUPPORT,
+  EAGAIN,
+  EINPROGRESS,
+  EINVAL,
+} from '../../uapi/errno.js';
 import {
   AF_INET,
   AF_UNIX,
@@ -100,9 +109,10 @@ function codedError(code: string, message: string): Error & { code: string } {
   return err;
 }
 
-type LookupFn = (
+/** A `lookup` function with dns.lookup's signature (the `lookup` option of connect). */
+export type LookupFn = (
   hostname: string,
-  options: { family?: number },
+  options: { family?: number; hints?: number; all?: false },
   cb: (err: Error | null, address: string, family: number) => void,
 ) => void;
 
@@ -115,29 +125,20 @@ function toSockaddr(t: Target): Sockaddr {
     : { family: AF_UNIX, path: t.path };
 }
 
-/** Resolve a host name the way this module can: IPv4 literals, 'localhost', or `lookup`. */
+/**
+ * Resolve `host` as Node's lookupAndConnect does: an address literal stands for itself (and no
+ * 'lookup' event follows), a name goes through `lookup`. `looked` tells the caller whether a
+ * lookup ran, so it emits 'lookup' when Node would.
+ */
 function resolveHost(
   host: string,
-  lookup: LookupFn | undefined,
-  cb: (err: NetError | null, addr: string) => void,
+  family: number,
+  lookup: LookupFn,
+  cb: (err: Error | null, addr: string | undefined, fam: number | undefined, looked: boolean) => void,
 ): void {
-  if (isIPv4(host)) return process.nextTick(cb, null, host);
-  if (lookup) {
-    lookup(host, { family: 4 }, (err, address) => {
-      if (err) cb(err as NetError, '');
-      else cb(null, address);
-    });
-    return;
-  }
-  if (host === 'localhost') return process.nextTick(cb, null, '127.0.0.1');
-  const errno = isIPv6(host) ? (errnoByName('EAFNOSUPPORT') as number) : 0;
-  if (errno) return process.nextTick(cb, netError(errno, 'connect', host), '');
-  const err = new Error(`getaddrinfo ENOTFOUND ${host}`) as NetError;
-  err.errno = -3008; // libuv's UV_EAI_NONAME, as Node reports it
-  err.code = 'ENOTFOUND';
-  err.syscall = 'getaddrinfo';
-  err.hostname = host;
-  process.nextTick(cb, err, '');
+  const literal = isIP(host);
+  if (literal) return process.nextTick(cb, null, host, literal, false);
+  lookup(host, { family, hints: 0 }, (err, address, fam) => cb(err, address, fam, true));
 }
 
 /** Something the poll loop watches: a socket or a listener. */
@@ -163,8 +164,12 @@ class Core {
   private readonly one = new Uint8Array(1);
   private readonly sink = new Uint8Array(64);
 
+  /** dns.lookup of the host: how names given to connect() and listen() resolve. */
+  readonly lookup: LookupFn;
+
   constructor(readonly host: Host) {
     this.task = host.spawn({ comm: 'node' });
+    this.lookup = host.dns.lookup as LookupFn;
   }
 
   now(): number {
@@ -297,10 +302,23 @@ function normalizeConnectArgs(args: unknown[]): [ConnectOpts, (() => void) | und
   return [{ port: a0 as number | string, host }, cb];
 }
 
+/** Node's determineSpecificType, for the "Received …" part of its argument errors. */
+function specificType(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'function' && v.name) return `function ${v.name}`;
+  if (typeof v === 'object')
+    return v.constructor?.name ? `an instance of ${v.constructor.name}` : inspect(v, { depth: -1 });
+  let shown = inspect(v, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return `type ${typeof v} (${shown})`;
+}
+
 function validPort(p: unknown): number {
   const n = typeof p === 'string' && p.trim() !== '' ? Number(p) : p;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
-    const err = new RangeError(`Port should be >= 0 and < 65536. Received ${String(p)}.`) as RangeError & {
+    const err = new RangeError(
+      `Port should be >= 0 and < 65536. Received ${specificType(p)}.`,
+    ) as RangeError & {
       code: string;
     };
     err.code = 'ERR_SOCKET_BAD_PORT';
@@ -316,10 +334,8 @@ export class Socket extends Duplex implements Watched {
   bytesRead = 0;
   /** The Server that accepted this socket, if any. */
   server: Server | null = null;
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  remoteFamily: string | undefined;
-  private local: AddressInfo | { address: string } | undefined;
+  private peerName: AddressInfo | undefined;
+  private sockName: AddressInfo | undefined;
   private unix = false;
   private written = 0;
   private wantRead = false;
@@ -328,6 +344,7 @@ export class Socket extends Duplex implements Watched {
   private pendingWrite: PendingWrite | null = null;
   private finalCb: ((err?: Error | null) => void) | null = null;
   private timeoutMs = 0;
+  private timeoutSet: number | undefined;
   private due = Number.POSITIVE_INFINITY;
   private noDelay: boolean | undefined;
   private keepAlive: [boolean, number] | undefined;
@@ -348,7 +365,6 @@ export class Socket extends Duplex implements Watched {
       this.fd = acc.fd;
       this.server = acc.server;
       this.unix = acc.unix;
-      this.fillAddresses();
       core.watch(this);
       this.read(0);
     }
@@ -412,17 +428,24 @@ export class Socket extends Duplex implements Watched {
     if (o.noDelay !== undefined) this.noDelay = o.noDelay;
     if (o.keepAlive) this.keepAlive = [true, o.keepAliveInitialDelay ?? 0];
     const host = o.host ?? 'localhost';
-    resolveHost(host, o.lookup, (err, addr) => {
-      if (this.destroyed) return;
-      this.emit('lookup', err, addr, 4, host);
-      if (err) {
-        this.connecting = false;
-        this.destroy(err);
-        return;
-      }
-      this.startConnect({ kind: 'inet', addr, port }, o);
+    const family = o.family === 4 || o.family === 6 ? o.family : 0;
+    resolveHost(host, family, o.lookup ?? this.core.lookup, (err, addr, fam, looked) => {
+      if (looked) this.emit('lookup', err, addr, fam, host);
+      if (!this.connecting || this.destroyed) return;
+      if (err) return this.connectError(err);
+      if (fam !== 4) return this.connectError(netError(EAFNOSUPPORT, 'connect', addr, port));
+      this.startConnect({ kind: 'inet', addr: addr as string, port }, o);
     });
     return this;
+  }
+
+  /** A connect that failed before it reached the kernel: 'error' one tick later, as Node. */
+  private connectError(err: Error): void {
+    process.nextTick(() => {
+      if (!this.connecting) return;
+      this.connecting = false;
+      this.destroy(err);
+    });
   }
 
   private startConnect(target: Target, opts: ConnectOpts): void {
@@ -486,7 +509,6 @@ export class Socket extends Duplex implements Watched {
   private connected(): void {
     if (!this.connecting || this.destroyed) return;
     this.connecting = false;
-    this.fillAddresses();
     this.touch();
     this.core.kick();
     this.emit('connect');
@@ -496,22 +518,35 @@ export class Socket extends Duplex implements Watched {
     this.read(0);
   }
 
-  private fillAddresses(): void {
-    const t = this.core.task;
-    try {
-      const peer = t.getpeername(this.fd);
-      const me = t.getsockname(this.fd);
-      if ('addr' in peer && 'addr' in me) {
-        this.remoteAddress = peer.addr;
-        this.remotePort = peer.port;
-        this.remoteFamily = 'IPv4';
-        this.local = { address: me.addr, family: 'IPv4', port: me.port };
-      } else if ('path' in me) {
-        this.local = { address: me.path };
+  /**
+   * Node's _getpeername: asked of the kernel on first use and kept, so it outlives the fd only
+   * if it was read while the socket was open. AF_UNIX sockets (libuv's pipes) have none.
+   */
+  private peer(): Partial<AddressInfo> {
+    if (this.fd < 0 || this.unix || this.connecting) return this.peerName ?? {};
+    if (!this.peerName) {
+      try {
+        const p = this.core.task.getpeername(this.fd);
+        if ('addr' in p) this.peerName = { address: p.addr, family: 'IPv4', port: p.port };
+      } catch {
+        return {};
       }
-    } catch {
-      // Already reset by the peer: the addresses stay unknown, as Node leaves them.
     }
+    return this.peerName ?? {};
+  }
+
+  /** Node's _getsockname: nothing once the fd is closed, nothing for AF_UNIX. */
+  private sockname(): Partial<AddressInfo> {
+    if (this.fd < 0 || this.unix) return {};
+    if (!this.sockName) {
+      try {
+        const a = this.core.task.getsockname(this.fd);
+        if ('addr' in a) this.sockName = { address: a.addr, family: 'IPv4', port: a.port };
+      } catch {
+        return {};
+      }
+    }
+    return this.sockName ?? {};
   }
 
   private applyOptions(): void {
@@ -674,6 +709,7 @@ export class Socket extends Duplex implements Watched {
   // — options and views —
 
   setTimeout(ms: number, cb?: () => void): this {
+    this.timeoutSet = ms;
     this.timeoutMs = ms > 0 ? ms : 0;
     if (cb) {
       if (ms === 0) this.removeListener('timeout', cb);
@@ -684,9 +720,9 @@ export class Socket extends Duplex implements Watched {
     return this;
   }
 
-  /** The idle timeout set by setTimeout(), in milliseconds (undefined when none). */
+  /** The last idle timeout given to setTimeout(), in milliseconds (undefined before any). */
   get timeout(): number | undefined {
-    return this.timeoutMs || undefined;
+    return this.timeoutSet;
   }
 
   setNoDelay(noDelay = true): this {
@@ -701,21 +737,32 @@ export class Socket extends Duplex implements Watched {
     return this;
   }
 
-  address(): AddressInfo | { address: string } | Record<string, never> {
-    if (this.fd >= 0 && !this.local) this.fillAddresses();
-    return this.local ?? {};
+  address(): Partial<AddressInfo> {
+    return this.sockname();
   }
 
   get localAddress(): string | undefined {
-    return this.local?.address;
+    return this.sockname().address;
   }
 
   get localPort(): number | undefined {
-    return this.local && 'port' in this.local ? this.local.port : undefined;
+    return this.sockname().port;
   }
 
   get localFamily(): string | undefined {
-    return this.local && 'family' in this.local ? this.local.family : undefined;
+    return this.sockname().family;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.peer().address;
+  }
+
+  get remotePort(): number | undefined {
+    return this.peer().port;
+  }
+
+  get remoteFamily(): string | undefined {
+    return this.peer().family;
   }
 
   /** As Node counts it: bytes handed to the kernel plus those still waiting to be. */
@@ -827,8 +874,8 @@ export class Server extends EventEmitter implements Watched {
           return;
         }
         if (this.maxConnections !== undefined && this.connections.size >= this.maxConnections) {
+          this.emit('drop', this.dropInfo(fd));
           this.core.task.close(fd);
-          this.emit('drop', { localAddress: undefined, remoteAddress: undefined });
           continue;
         }
         const s = this.makeSocket({
@@ -848,6 +895,26 @@ export class Server extends EventEmitter implements Watched {
     } finally {
       this.accepting = false;
       this.core.kick();
+    }
+  }
+
+  /** What 'drop' tells of a connection refused for maxConnections (Node's fields). */
+  private dropInfo(fd: number): Record<string, unknown> {
+    if (this.unix) return {};
+    try {
+      const me = this.core.task.getsockname(fd);
+      const peer = this.core.task.getpeername(fd);
+      if (!('addr' in me) || !('addr' in peer)) return {};
+      return {
+        localAddress: me.addr,
+        localPort: me.port,
+        localFamily: 'IPv4',
+        remoteAddress: peer.addr,
+        remotePort: peer.port,
+        remoteFamily: 'IPv4',
+      };
+    } catch {
+      return {};
     }
   }
 
@@ -885,11 +952,11 @@ export class Server extends EventEmitter implements Watched {
     }
     const port = o.port === undefined ? 0 : validPort(o.port);
     const host = o.host ?? '0.0.0.0';
-    resolveHost(host, undefined, (err, addr) => {
-      if (err) {
-        err.syscall = 'listen';
-        this.emit('error', err);
-      } else this.startListen({ kind: 'inet', addr, port }, o.backlog);
+    resolveHost(host, 4, this.core.lookup, (err, addr, fam) => {
+      // As Node's lookupAndListen: a failed lookup is the server's 'error', as dns gave it.
+      if (err) this.emit('error', err);
+      else if (fam !== 4) this.emit('error', netError(EAFNOSUPPORT, 'listen', addr, port, true));
+      else this.startListen({ kind: 'inet', addr: addr as string, port }, o.backlog);
     });
     return this;
   }
@@ -898,7 +965,8 @@ export class Server extends EventEmitter implements Watched {
     const t = this.core.task;
     const inet = target.kind === 'inet';
     const address = inet ? target.addr : target.path;
-    const port = inet ? target.port : undefined;
+    // Node lists a pipe with port -1, and its errors carry that.
+    const port = inet ? target.port : -1;
     let fd = -1;
     try {
       fd = t.socket(inet ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
