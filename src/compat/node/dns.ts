@@ -104,7 +104,7 @@ function parseOptions(
       throw codedError(
         TypeError,
         'ERR_INVALID_ARG_TYPE',
-        `The "options" argument must be of type object. ${describe(options)}`,
+        `The "options" argument must be of type object or integer. ${describe(options)}`,
       );
     }
     const o = options as LookupOptions;
@@ -117,11 +117,11 @@ function parseOptions(
   else if (family === 'IPv6') family = 6;
   if (family !== 0 && family !== 4 && family !== 6) {
     const shown = typeof family === 'string' ? `'${family}'` : String(family);
-    const name = typeof options === 'number' ? 'family' : 'options.family';
+    const what = typeof options === 'number' ? "argument 'family'" : "property 'options.family'";
     throw codedError(
       TypeError,
       'ERR_INVALID_ARG_VALUE',
-      `The property '${name}' must be one of: 0, 4, 6. Received ${shown}`,
+      `The ${what} must be one of: 0, 4, 6. Received ${shown}`,
     );
   }
   return { family, all, order };
@@ -168,7 +168,7 @@ export function createDns(table: HostsTable): NodeDns {
     const found = getaddrinfo(table, hostname, family, order);
     // getaddrinfo runs off the event loop in Node; its answer comes in a later turn.
     setImmediate(() => {
-      if (found.length === 0) cb(notFound(hostname), undefined, undefined);
+      if (found.length === 0) (cb as (err: DnsError) => void)(notFound(hostname));
       else if (all) cb(null, found);
       else cb(null, found[0].address, found[0].family);
     });
