@@ -8,9 +8,12 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { World, type Host } from '../../src/index.js';
-import type { LinkOptions } from '../../src/sim/link.js';
+import type { Link, LinkOptions } from '../../src/sim/link.js';
 import { SIOCINQ, SIOCOUTQ } from '../../src/uapi/socket.js';
-import { createNet, type NodeNet, type Socket, type NetError } from '../../src/compat/node/net.js';
+import { SOL_SOCKET, SOL_TCP, SO_KEEPALIVE } from '../../src/uapi/socket.js';
+import { TCP_KEEPIDLE, TCP_NODELAY } from '../../src/uapi/tcp.js';
+import { BlockList, SocketAddress } from 'node:net';
+import type { NodeNet, Socket, NetError } from '../../src/compat/node/net.js';
 
 const worlds: World[] = [];
 afterEach(() => {
@@ -19,6 +22,7 @@ afterEach(() => {
 
 interface Pair {
   world: World;
+  link: Link;
   a: Host;
   b: Host;
   netA: NodeNet;
@@ -26,15 +30,15 @@ interface Pair {
 }
 
 /** Hosts a (10.0.0.1) and b (10.0.0.2) on one link. */
-function pair(seed: number, link?: LinkOptions): Pair {
+function pair(seed: number, linkOpts?: LinkOptions): Pair {
   const world = new World({ seed });
   worlds.push(world);
   const a = world.addHost('a');
   const b = world.addHost('b');
-  world.link(a, b, link);
+  const link = world.link(a, b, linkOpts);
   a.ip('addr add 10.0.0.1/24 dev eth0');
   b.ip('addr add 10.0.0.2/24 dev eth0');
-  return { world, a, b, netA: createNet(a), netB: createNet(b) };
+  return { world, link, a, b, netA: a.nodeNet, netB: b.nodeNet };
 }
 
 function collect(s: Socket): Promise<Buffer> {
@@ -293,15 +297,50 @@ test('setTimeout fires on an idle socket, in virtual time', async () => {
   server.close();
 });
 
-test('node:http over usernet: 1 MB GET and a keep-alive second request, lossy link', async () => {
-  const { world, netA, netB } = pair(11, { delay: '15ms', jitter: '2ms', loss: 0.02 });
-  const body = pattern(1024 * 1024, 42);
-  const digest = createHash('sha256').update(body).digest('hex');
+/** An http.Agent whose connections are usernet sockets of `net`. */
+class UsernetAgent extends http.Agent {
+  readonly made: Socket[] = [];
+  constructor(
+    private readonly net: NodeNet,
+    opts: http.AgentOptions,
+  ) {
+    super(opts);
+  }
+  override createConnection(opts: http.ClientRequestArgs): Duplex {
+    const s = this.net.createConnection({ port: Number(opts.port), host: opts.host ?? undefined });
+    this.made.push(s);
+    return s;
+  }
+}
+
+test('node:http over usernet: keep-alive, a chunked 5 MiB download and a 5 MiB upload over a lossy, delayed link', async () => {
+  const { world, b, netA, netB } = pair(11, { delay: '15ms', jitter: '2ms', loss: 0.01 });
+  const size = 5 * 1024 * 1024;
+  const down = pattern(size, 42);
+  const up = pattern(size, 43);
+  const hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
   const httpServer = http.createServer((req, res) => {
-    if (req.url === '/big') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-      res.end(body);
+    if (req.url === '/chunked') {
+      // No content-length: node:http sends it chunked, one chunk per write.
+      let off = 0;
+      const more = (): void => {
+        while (off < down.length) {
+          const piece = down.subarray(off, off + 100_000);
+          off += piece.length;
+          if (!res.write(piece)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    } else if (req.url === '/upload') {
+      const h = createHash('sha256');
+      let n = 0;
+      req.on('data', (d: Buffer) => {
+        h.update(d);
+        n += d.length;
+      });
+      req.on('end', () => res.end(`${n} ${h.digest('hex')}`));
     } else {
       res.end(`hello ${req.method} ${req.url} from ${req.socket.remoteAddress}`);
     }
@@ -309,54 +348,107 @@ test('node:http over usernet: 1 MB GET and a keep-alive second request, lossy li
   const server = netB.createServer((s) => httpServer.emit('connection', s));
   server.listen(80);
   await once(server, 'listening');
+  const agent = new UsernetAgent(netA, { keepAlive: true, maxSockets: 1 });
 
-  const made: Socket[] = [];
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  // As Agent.createConnection: `oncreate` may be given as the 'connect' listener; node:http
-  // guards it with once(), and takes the socket returned here.
-  const createConnection = (
-    opts: http.ClientRequestArgs,
-    oncreate?: (err: Error | null, s: Duplex) => void,
-  ): Socket => {
-    const s = netA.createConnection(
-      { port: Number(opts.port), host: opts.host ?? undefined },
-      oncreate as () => void,
-    );
-    made.push(s);
-    return s;
-  };
-  (agent as unknown as { createConnection: typeof createConnection }).createConnection = createConnection;
-
-  const get = (path: string): Promise<{ res: http.IncomingMessage; data: Buffer }> =>
+  const request = (
+    method: string,
+    path: string,
+    body?: Buffer,
+  ): Promise<{ res: http.IncomingMessage; data: Buffer }> =>
     new Promise((resolve, reject) => {
-      const req = http.request({ host: '10.0.0.2', port: 80, path, agent, createConnection }, (res) => {
+      // 'b' is resolved through the world's hosts table.
+      const req = http.request({ host: 'b', port: 80, method, path, agent }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (d: Buffer) => parts.push(d));
         res.on('end', () => resolve({ res, data: Buffer.concat(parts) }));
         res.on('error', reject);
       });
       req.on('error', reject);
-      req.end();
+      req.end(body);
     });
 
   const t0 = world.now();
-  const first = await get('/big');
+  const first = await request('GET', '/chunked');
   assert.equal(first.res.statusCode, 200);
-  assert.equal(first.res.headers['content-length'], String(body.length));
-  assert.equal(first.data.length, body.length);
-  assert.equal(createHash('sha256').update(first.data).digest('hex'), digest);
+  assert.equal(first.res.headers['transfer-encoding'], 'chunked');
+  assert.equal(first.data.length, size);
+  assert.equal(hex(first.data), hex(down));
 
-  const second = await get('/small');
-  assert.equal(second.res.statusCode, 200);
-  assert.equal(second.data.toString(), 'hello GET /small from 10.0.0.1');
-  // The second request went over the same connection.
-  assert.equal(made.length, 1);
-  assert.equal(made[0].bytesRead > body.length, true);
-  // Virtual time passed (round trips, retransmissions after loss), not wall time.
-  assert.ok(world.now() - t0 > 30, `took ${world.now() - t0} virtual ms`);
+  const second = await request('POST', '/upload', up);
+  assert.equal(second.data.toString(), `${size} ${hex(up)}`);
+
+  const third = await request('GET', '/small');
+  assert.equal(third.data.toString(), 'hello GET /small from 10.0.0.1');
+  // All three went over one connection (keep-alive).
+  assert.equal(agent.made.length, 1);
+  assert.ok(agent.made[0].bytesRead > size && agent.made[0].bytesWritten > size);
+  // Loss made the stack retransmit; it all ran in virtual time.
+  const elapsed = world.now() - t0;
+  assert.ok(elapsed > 100, `took ${elapsed} virtual ms`);
+  const retrans = /(\d+) segments retransmitted/.exec(b.netstat({ tcp: true }));
+  assert.ok(retrans && Number(retrans[1]) > 0, 'no retransmissions: was the link lossy?');
 
   agent.destroy();
-  await once(made[0], 'close');
+  await once(agent.made[0], 'close');
   server.close();
   httpServer.close();
+});
+
+test('keepAlive: probes on the world clock; a silent peer ends the connection with ETIMEDOUT', async () => {
+  const { world, link, netA, netB } = pair(12, { delay: '1ms' });
+  const server = netB.createServer((s) => {
+    s.resume();
+    s.on('error', () => {});
+  });
+  server.listen(7010);
+  await once(server, 'listening');
+  const c = netA.connect({
+    port: 7010,
+    host: '10.0.0.2',
+    keepAlive: true,
+    keepAliveInitialDelay: 60_000,
+    noDelay: true,
+  });
+  await once(c, 'connect');
+  // As libuv: SO_KEEPALIVE, and TCP_KEEPIDLE in whole seconds.
+  const t = netA.task;
+  assert.equal(t.getsockopt(c.fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+  assert.equal(t.getsockopt(c.fd, SOL_TCP, TCP_KEEPIDLE), 60);
+  assert.equal(t.getsockopt(c.fd, SOL_TCP, TCP_NODELAY), 1);
+  assert.equal(c.setNoDelay(false), c);
+  assert.equal(t.getsockopt(c.fd, SOL_TCP, TCP_NODELAY), 0);
+  c.setNoDelay();
+  assert.equal(t.getsockopt(c.fd, SOL_TCP, TCP_NODELAY), 1);
+
+  // The peer goes silent: 60 s idle, then tcp_keepalive_probes (9) unanswered probes
+  // tcp_keepalive_intvl (75 s) apart, and the kernel gives up.
+  link.partition();
+  const t0 = world.now();
+  const wall = performance.now();
+  const [err] = (await once(c, 'error')) as [NetError];
+  assert.equal(err.code, 'ETIMEDOUT');
+  assert.equal(err.syscall, 'read');
+  assert.equal(err.errno, -110);
+  const elapsed = world.now() - t0;
+  assert.ok(
+    elapsed >= 60_000 + 9 * 75_000 && elapsed < 60_000 + 9 * 75_000 + 1000,
+    `gave up after ${elapsed} ms`,
+  );
+  assert.ok(performance.now() - wall < 5000, 'virtual time, not wall time');
+  await once(c, 'close');
+  server.close();
+});
+
+test('BlockList, SocketAddress and Stream are there; ref and unref are no-ops', () => {
+  const { netA } = pair(13);
+  assert.equal(netA.BlockList, BlockList);
+  assert.equal(netA.SocketAddress, SocketAddress);
+  assert.equal(netA.Stream, netA.Socket);
+  const bl = new netA.BlockList();
+  bl.addSubnet('10.0.0.0', 24);
+  assert.equal(bl.check('10.0.0.9'), true);
+  const s = new netA.Socket();
+  assert.equal(s.ref(), s);
+  assert.equal(s.unref(), s);
+  s.destroy();
 });

@@ -23,7 +23,7 @@
 import { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import { EventEmitter } from 'node:events';
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, SocketAddress, isIP, isIPv4, isIPv6 } from 'node:net';
 import type { Host } from '../../sim/host.js';
 import type { Task } from '../../sim/task.js';
 import type { PollFd } from '../../kernel/select.js';
@@ -1057,6 +1057,11 @@ export interface NodeNet {
   isIP(input: string): number;
   isIPv4(input: string): boolean;
   isIPv6(input: string): boolean;
+  /** Node's own: they do no I/O, so they work unchanged. */
+  BlockList: typeof BlockList;
+  SocketAddress: typeof SocketAddress;
+  /** The old name of Socket. */
+  Stream: new (opts?: SocketConstructorOpts) => Socket;
   /** The task that owns every fd of this module. */
   readonly task: Task;
 }
@@ -1095,6 +1100,9 @@ export function createNet(host: Host): NodeNet {
     isIP,
     isIPv4,
     isIPv6,
+    BlockList,
+    SocketAddress,
+    Stream: HostSocket,
     task: core.task,
   };
 }
