@@ -902,6 +902,54 @@ export const checks: Record<string, Check> = {
     return errInfo(env, err);
   },
 
+  async 'AF_UNIX: closing the server removes its path, so it can listen there again'(env) {
+    const path = env.unixPath();
+    const s1 = env.net.createServer();
+    s1.listen(path);
+    await once(s1, 'listening');
+    await closeServer(s1);
+    const s2 = env.net.createServer((s) => s.end('again'));
+    s2.listen(path);
+    await once(s2, 'listening');
+    const c = track(env.net.connect(path));
+    const data = (await collect(c)).toString();
+    await closed(c);
+    await closeServer(s2);
+    return data;
+  },
+
+  async 'listen on an address the host does not have: EADDRNOTAVAIL'(env) {
+    const server = env.serverNet.createServer();
+    server.listen(0, '192.0.2.1');
+    const [err] = await once(server, 'error');
+    return { err: errInfo(env, err), listening: server.listening };
+  },
+
+  async 'listen({ port, host }) and connect with the port as a string'(env) {
+    const server = env.serverNet.createServer((s) => s.end('ok'));
+    server.listen({ port: 0, host: env.serverHost, backlog: 5 });
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const c = track(env.net.connect(String(port) as unknown as number, env.serverHost));
+    const data = (await collect(c)).toString();
+    await closed(c);
+    await closeServer(server);
+    return data;
+  },
+
+  async 'write callbacks run in order, before finish'(env) {
+    const { server, port } = await serve(env, (s) => s.resume());
+    const c = await dial(env, port);
+    const log: string[] = [];
+    c.write('a', () => log.push('cb a'));
+    c.write(pattern(300_000, 3), () => log.push('cb big'));
+    c.on('finish', () => log.push('finish'));
+    c.end('z', () => log.push('cb end'));
+    await closed(c);
+    await closeServer(server);
+    return log;
+  },
+
   async 'isIP, isIPv4, isIPv6'(env) {
     const inputs = [
       '127.0.0.1',

@@ -21,6 +21,7 @@
 // - No `BlockList`, `SocketAddress`, `Stream` alias, autoSelectFamily, or fd/handle passing.
 
 import { Duplex } from 'node:stream';
+import { uvErrorMessage } from './uv_errors.js';
 import { inspect } from 'node:util';
 import { EventEmitter } from 'node:events';
 import { BlockList, SocketAddress, isIP, isIPv4, isIPv6 } from 'node:net';
@@ -66,8 +67,7 @@ export interface NetError extends Error {
 }
 
 function uvMessage(errno: number): string {
-  const s = strerror(errno);
-  return s.charAt(0).toLowerCase() + s.slice(1);
+  return uvErrorMessage(errno, strerror(errno));
 }
 
 /**
@@ -1004,8 +1004,17 @@ export class Server extends EventEmitter implements Watched {
     if (this.listening) {
       this.listening = false;
       this.core.unwatch(this);
+      const name = this.unix ? this.core.task.getsockname(this.fd) : null;
       this.core.task.close(this.fd);
       this.fd = -1;
+      // libuv removes a pipe server's socket file when it closes (uv__pipe_close).
+      if (name && 'path' in name && name.path && !name.path.startsWith('\0')) {
+        try {
+          this.core.task.unlink(name.path);
+        } catch {
+          // removed by someone else already
+        }
+      }
     }
     this.closing = true;
     this.maybeClosed();
