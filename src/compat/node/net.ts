@@ -1,7 +1,7 @@
 // A `node:net`-shaped module for one host: Server and Socket (a real stream.Duplex) over the
 // host's TCP (and AF_UNIX stream) sockets, reached only through the task API.
 //
-// How it runs. Each module (one per host, made by createNet) owns one task, `node`, and every
+// How it runs. Each module (one per host: host.nodeNet, made by createNet) owns one task, `node`, and every
 // socket it opens is an O_NONBLOCK fd of that task — as libuv has one process and one event loop.
 // One loop per module waits in poll(2) on the fds that want something (POLLIN while a reader
 // wants data or a listener accepts, POLLOUT while a connect is in progress or a write is stuck
@@ -12,13 +12,9 @@
 // (setTimeout) are poll's timeout, on the world clock, so they run in virtual time. The loop
 // stops when the module has no open socket, so nothing keeps the process alive.
 //
-// Differences from node:net, on purpose or not yet done:
-// - `errno` on errors is Node's (libuv's) negative number, e.g. -111 for ECONNREFUSED.
-// - Only IPv4 (and AF_UNIX paths); a host name other than 'localhost' needs a `lookup` option.
-// - `ref()` / `unref()` do nothing: a world's clock, not a libuv handle, keeps work alive.
-// - `write()` returns false once the stream's buffer reaches its highWaterMark; that happens
-//   when usernet's send buffer is full (the write waits for POLLOUT), and 'drain' follows.
-// - No `BlockList`, `SocketAddress`, `Stream` alias, autoSelectFamily, or fd/handle passing.
+// Names resolve through the host's dns.lookup (the world's hosts table) unless connect() is given
+// a `lookup`. What differs from node:net (IPv4 and AF_UNIX only, ref/unref, listen without a
+// host) is listed in docs/node-compat.md.
 
 import { Duplex } from 'node:stream';
 import { uvErrorMessage } from './uv_errors.js';
