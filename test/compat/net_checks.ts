@@ -950,6 +950,24 @@ export const checks: Record<string, Check> = {
     return log;
   },
 
+  async 'destroy with a large write still queued'(env) {
+    let accepted!: Socket;
+    const { server, port } = await serve(env, (s) => (accepted = s), { pauseOnConnect: true });
+    const c = await dial(env, port);
+    const log: string[] = [];
+    record(c, log);
+    // More than any send and receive buffer hold, so part of it is still queued.
+    c.write(pattern(16 << 20, 4), (err) =>
+      log.push('write cb:' + (err as NodeJS.ErrnoException | undefined)?.code),
+    );
+    await env.sleep(20);
+    c.destroy();
+    await closed(c);
+    accepted.destroy();
+    await closeServer(server);
+    return log;
+  },
+
   async 'isIP, isIPv4, isIPv6'(env) {
     const inputs = [
       '127.0.0.1',

@@ -625,12 +625,15 @@ export class Socket extends Duplex implements Watched {
         try {
           n = await this.core.task.write(this.fd, p.off ? p.data.subarray(p.off) : p.data);
         } catch (e) {
+          // Destroyed meanwhile: _destroy has answered this write already.
+          if (this.pendingWrite !== p) return;
           const errno = errnoOf(e);
           if (errno === EAGAIN) return; // send buffer full: wait for POLLOUT
           this.pendingWrite = null;
           p.cb(netError(errno, 'write'));
           return;
         }
+        if (this.pendingWrite !== p) return;
         this.written += n;
         this.touch();
         p.off += n;
@@ -677,9 +680,11 @@ export class Socket extends Duplex implements Watched {
         // closed already
       }
     }
+    // A write the kernel had not taken yet is dropped; as Node's onWriteComplete on a destroyed
+    // stream, its callback gets no error.
     const p = this.pendingWrite;
     this.pendingWrite = null;
-    if (p) p.cb(err ?? codedError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
+    if (p) p.cb(null);
     cb(err);
     setImmediate(() => this.emit('close', err !== null));
   }
