@@ -452,3 +452,77 @@ test('BlockList, SocketAddress and Stream are there; ref and unref are no-ops', 
   assert.equal(s.unref(), s);
   s.destroy();
 });
+
+test('a connect to a peer that does not answer ARP: EHOSTUNREACH after the neighbour probes', async () => {
+  const { world, link, netA } = pair(14, { delay: '1ms' });
+  link.partition();
+  const t0 = world.now();
+  const c = netA.connect({ port: 7000, host: '10.0.0.2', timeout: 1000 });
+  const log: string[] = [];
+  c.on('timeout', () => log.push(`timeout ${c.connecting} ${world.now() - t0}`));
+  const [err] = (await once(c, 'error')) as [NetError];
+  // mcast_solicit (3) ARP requests, retrans_time (1 s) apart.
+  assert.equal(world.now() - t0, 3000);
+  assert.equal(err.code, 'EHOSTUNREACH');
+  assert.equal(err.message, 'connect EHOSTUNREACH 10.0.0.2:7000');
+  // The idle timeout fires while connecting, once (nothing moved to re-arm it, as in Node), and
+  // does not end the attempt.
+  assert.deepEqual(log, ['timeout true 1000']);
+  await once(c, 'close');
+});
+
+test('a connect to a silent peer: ETIMEDOUT after the SYN retries, in virtual time', async () => {
+  const { world, link, a, netA } = pair(14, { delay: '1ms' });
+  const mac = [...link.b.dev_addr].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  a.ip(`neigh add 10.0.0.2 lladdr ${mac} dev eth0 nud permanent`);
+  link.partition();
+  const t0 = world.now();
+  const c = netA.connect(7000, '10.0.0.2');
+  const [err] = (await once(c, 'error')) as [NetError];
+  // tcp_syn_retries = 6 after tcp_syn_linear_timeouts = 4 (Linux 6.18): given up at 131 s.
+  assert.equal(world.now() - t0, 131_000);
+  assert.equal(err.code, 'ETIMEDOUT');
+  assert.equal(err.syscall, 'connect');
+  assert.equal(err.message, 'connect ETIMEDOUT 10.0.0.2:7000');
+  await once(c, 'close');
+});
+
+test('a hundred clients at once, each echoed in full; getConnections follows', async () => {
+  const { netA, netB } = pair(15, { delay: '2ms', loss: 0.005 });
+  const server = netB.createServer((s) => s.pipe(s));
+  server.listen(7011, '10.0.0.2', 200);
+  await once(server, 'listening');
+  const count = (): Promise<number> => new Promise((r) => server.getConnections((_e, n) => r(n)));
+  const clients = Array.from({ length: 100 }, (_, i) => {
+    const c = netA.connect(7011, '10.0.0.2');
+    const data = pattern(10_000 + i * 97, i + 1);
+    const got = collect(c);
+    c.on('connect', () => c.write(data));
+    return { c, data, got };
+  });
+  await Promise.all(clients.map(({ c }) => once(c, 'connect')));
+  // All accepted before any ends.
+  for (let i = 0; i < 20 && (await count()) < 100; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(await count(), 100);
+  for (const { c } of clients) c.end();
+  const results = await Promise.all(clients.map(({ got }) => got));
+  results.forEach((r, i) => assert.ok(r.equals(clients[i].data), `client ${i} got other bytes`));
+  await Promise.all(clients.map(({ c }) => (c.closed ? null : once(c, 'close'))));
+  server.close();
+  await once(server, 'close');
+  assert.equal(await count(), 0);
+});
+
+test('the listen backlog reaches the kernel (ss shows it as Send-Q)', async () => {
+  const { b, netB } = pair(16);
+  const server = netB.createServer();
+  server.listen(7012, '10.0.0.2', 37);
+  await once(server, 'listening');
+  assert.match(b.ss('-tln'), /LISTEN\s+0\s+37\s+10\.0\.0\.2:7012/);
+  const other = netB.createServer().listen({ port: 7013 });
+  await once(other, 'listening');
+  // Node's default backlog is 511.
+  assert.match(b.ss('-tln'), /LISTEN\s+0\s+511\s+0\.0\.0\.0:7013/);
+  server.close();
+  other.close();
+});

@@ -968,6 +968,19 @@ export const checks: Record<string, Check> = {
     return log;
   },
 
+  async 'write after destroy: ERR_STREAM_DESTROYED to the callback and as error'(env) {
+    const { server, port } = await serve(env, (s) => s.resume());
+    const c = await dial(env, port);
+    const log: string[] = [];
+    record(c, log);
+    c.destroy();
+    const ok = c.write('late', (e) => log.push('cb:' + (e as NodeJS.ErrnoException | undefined)?.code));
+    await closed(c);
+    await env.sleep(10);
+    await closeServer(server);
+    return { ok, log, state: c.readyState, end: c.end() === c };
+  },
+
   async 'isIP, isIPv4, isIPv6'(env) {
     const inputs = [
       '127.0.0.1',
