@@ -981,6 +981,36 @@ export const checks: Record<string, Check> = {
     return { ok, log, state: c.readyState, end: c.end() === c };
   },
 
+  async 'argument errors of connect() and listen()'(env) {
+    const out: unknown[] = [];
+    const attempt = (f: () => unknown): void => {
+      try {
+        const r = f() as Socket | Server;
+        out.push('no throw');
+        if ('destroy' in r) r.destroy();
+        else r.close();
+      } catch (e) {
+        out.push(errInfo(env, e));
+      }
+    };
+    const connect = env.net.connect as (...a: unknown[]) => Socket;
+    attempt(() => connect());
+    attempt(() => connect({}));
+    attempt(() => connect({ port: 'abc' }));
+    attempt(() => connect({ port: true }));
+    attempt(() => connect({ port: 80, host: 5 }));
+    attempt(() => connect({ port: 80, localAddress: 'nope' }));
+    attempt(() => connect({ port: 80, localPort: 'x' }));
+    attempt(() => connect({ path: 5 }));
+    const server = () => env.serverNet.createServer() as Server & { listen(...a: unknown[]): Server };
+    attempt(() => server().listen({}));
+    attempt(() => server().listen({ port: 70000 }));
+    attempt(() => server().listen({ port: -1 }));
+    attempt(() => server().listen(true));
+    await env.sleep(10);
+    return out;
+  },
+
   async 'isIP, isIPv4, isIPv6'(env) {
     const inputs = [
       '127.0.0.1',

@@ -4,6 +4,7 @@
 
 import { isIP } from 'node:net';
 import type { HostsEntry, HostsTable } from '../../sim/hosts_table.js';
+import { codedError, invalidArgType } from './node_errors.js';
 
 export interface LookupOptions {
   /** 0 (either), 4 or 6; 'IPv4' and 'IPv6' as Node accepts them. */
@@ -60,20 +61,6 @@ export interface NodeDns {
 /** libuv's UV_EAI_NONAME, the errno Node gives ENOTFOUND. */
 const UV_EAI_NONAME = -3008;
 
-function codedError(ctor: ErrorConstructor | TypeErrorConstructor, code: string, message: string): Error {
-  const err = new ctor(message) as Error & { code: string };
-  err.code = code;
-  return err;
-}
-
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return `Received ${String(v)}`;
-  if (typeof v === 'function') return `Received function ${v.name || '<anonymous>'}`;
-  if (typeof v === 'object') return 'Received an instance of ' + (v.constructor?.name ?? 'Object');
-  const shown = typeof v === 'string' ? `'${v}'` : String(v);
-  return `Received type ${typeof v} (${shown})`;
-}
-
 function notFound(hostname: string): DnsError {
   const err = new Error(`getaddrinfo ENOTFOUND ${hostname}`) as DnsError;
   err.errno = UV_EAI_NONAME;
@@ -89,11 +76,7 @@ function parseOptions(
   options: unknown,
 ): { family: 0 | 4 | 6; all: boolean; order: string } {
   if (typeof hostname !== 'string') {
-    throw codedError(
-      TypeError,
-      'ERR_INVALID_ARG_TYPE',
-      `The "hostname" argument must be of type string. ${describe(hostname)}`,
-    );
+    throw invalidArgType('hostname', ['string'], hostname);
   }
   let family: unknown = 0;
   let all = false;
@@ -101,11 +84,7 @@ function parseOptions(
   if (typeof options === 'number') family = options;
   else if (options !== undefined && options !== null) {
     if (typeof options !== 'object') {
-      throw codedError(
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `The "options" argument must be of type object or integer. ${describe(options)}`,
-      );
+      throw invalidArgType('options', ['object', 'integer'], options);
     }
     const o = options as LookupOptions;
     if (o.family !== undefined && o.family !== null) family = o.family;
@@ -144,11 +123,7 @@ export function createDns(table: HostsTable): NodeDns {
       options = undefined;
     }
     if (typeof callback !== 'function') {
-      throw codedError(
-        TypeError,
-        'ERR_INVALID_ARG_TYPE',
-        `The "callback" argument must be of type function. ${describe(callback)}`,
-      );
+      throw invalidArgType('callback', ['function'], callback);
     }
     const cb = callback as LookupCallback;
     const { family, all, order } = parseOptions(hostname, options);

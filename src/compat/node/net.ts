@@ -18,7 +18,7 @@
 
 import { Duplex } from 'node:stream';
 import { uvErrorMessage } from './uv_errors.js';
-import { inspect } from 'node:util';
+import { codedError, invalidArgType, invalidArgValue, missingArgs, validatePort } from './node_errors.js';
 import { EventEmitter } from 'node:events';
 import { BlockList, SocketAddress, isIP, isIPv4, isIPv6 } from 'node:net';
 import type { Host } from '../../sim/host.js';
@@ -97,12 +97,6 @@ function errnoOf(err: unknown): number {
   if (typeof e?.errno === 'number') return Math.abs(e.errno);
   if (typeof e?.code === 'string') return errnoByName(e.code) ?? EINVAL;
   return EINVAL;
-}
-
-function codedError(code: string, message: string): Error & { code: string } {
-  const err = new Error(message) as Error & { code: string };
-  err.code = code;
-  return err;
 }
 
 /** A `lookup` function with dns.lookup's signature (the `lookup` option of connect). */
@@ -288,39 +282,24 @@ interface PendingWrite {
 
 type ConnectArgs = [ConnectOpts | number | string, ...unknown[]];
 
+/** Node's toNumber in net.js: a number >= 0, or false. */
+function toNumber(x: unknown): number | false {
+  const n = Number(x);
+  return n >= 0 ? n : false;
+}
+
+/** Node's normalizeArgs: (options | port[, host] | path)[, callback] → [options, callback]. */
 function normalizeConnectArgs(args: unknown[]): [ConnectOpts, (() => void) | undefined] {
+  if (args.length === 0) return [{} as ConnectOpts, undefined];
   const last = args[args.length - 1];
   const cb = typeof last === 'function' ? (last as () => void) : undefined;
   const a0 = args[0];
   if (a0 !== null && typeof a0 === 'object') return [a0 as ConnectOpts, cb];
-  if (typeof a0 === 'string' && !/^\d+$/.test(a0)) return [{ path: a0 }, cb];
-  const host = typeof args[1] === 'string' ? args[1] : undefined;
-  return [{ port: a0 as number | string, host }, cb];
-}
-
-/** Node's determineSpecificType, for the "Received …" part of its argument errors. */
-function specificType(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (typeof v === 'function' && v.name) return `function ${v.name}`;
-  if (typeof v === 'object')
-    return v.constructor?.name ? `an instance of ${v.constructor.name}` : inspect(v, { depth: -1 });
-  let shown = inspect(v, { colors: false });
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return `type ${typeof v} (${shown})`;
-}
-
-function validPort(p: unknown): number {
-  const n = typeof p === 'string' && p.trim() !== '' ? Number(p) : p;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
-    const err = new RangeError(
-      `Port should be >= 0 and < 65536. Received ${specificType(p)}.`,
-    ) as RangeError & {
-      code: string;
-    };
-    err.code = 'ERR_SOCKET_BAD_PORT';
-    throw err;
-  }
-  return n;
+  // A string that is not a number >= 0 names a pipe (isPipeName).
+  if (typeof a0 === 'string' && toNumber(a0) === false) return [{ path: a0 }, cb];
+  const opts: TcpConnectOpts = { port: a0 as number | string };
+  if (args.length > 1 && typeof args[1] === 'string') opts.host = args[1];
+  return [opts, cb];
 }
 
 /** A stream socket: node:net's Socket, a Duplex over one non-blocking fd of the module's task. */
@@ -408,22 +387,42 @@ export class Socket extends Duplex implements Watched {
   connect(path: string, connectListener?: () => void): this;
   connect(...args: ConnectArgs): this {
     const [opts, cb] = normalizeConnectArgs(args);
+    const anyOpts = opts as { port?: unknown; path?: unknown };
+    if (anyOpts.port === undefined && (anyOpts.path === undefined || anyOpts.path === null)) {
+      throw missingArgs('options', 'port', 'path');
+    }
     if (this.connecting || this.fd >= 0)
-      throw codedError('ERR_SOCKET_CONNECTING', 'Socket is already connecting');
-    if (this.destroyed) throw codedError('ERR_SOCKET_CLOSED', 'Socket is closed');
-    if (cb) this.once('connect', cb);
-    this.connecting = true;
-    if (opts.timeout) this.setTimeout(opts.timeout);
-    if ('path' in opts && opts.path !== undefined) {
+      throw codedError(Error, 'ERR_SOCKET_CONNECTING', 'Socket is already connecting');
+    if (this.destroyed) throw codedError(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed');
+    if ('path' in opts && opts.path) {
+      if (typeof opts.path !== 'string') throw invalidArgType('options.path', ['string'], opts.path);
+      if (cb) this.once('connect', cb);
+      this.connecting = true;
+      if (opts.timeout) this.setTimeout(opts.timeout);
       this.unix = true;
       process.nextTick(() => this.startConnect({ kind: 'unix', path: opts.path }, opts));
       return this;
     }
+    // lookupAndConnect's checks, in its order.
     const o = opts as TcpConnectOpts;
-    const port = validPort(o.port);
+    if (o.localAddress && !isIP(o.localAddress)) {
+      throw codedError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(o.localAddress)}`);
+    }
+    if (o.localPort && typeof o.localPort !== 'number')
+      throw invalidArgType('options.localPort', ['number'], o.localPort);
+    let port = 0;
+    if (o.port !== undefined) {
+      if (typeof o.port !== 'number' && typeof o.port !== 'string') {
+        throw invalidArgType('options.port', ['number', 'string'], o.port);
+      }
+      port = validatePort(o.port);
+    }
+    if (cb) this.once('connect', cb);
+    this.connecting = true;
+    if (opts.timeout) this.setTimeout(opts.timeout);
     if (o.noDelay !== undefined) this.noDelay = o.noDelay;
     if (o.keepAlive) this.keepAlive = [true, o.keepAliveInitialDelay ?? 0];
-    const host = o.host ?? 'localhost';
+    const host = o.host || 'localhost';
     const family = o.family === 4 || o.family === 6 ? o.family : 0;
     resolveHost(host, family, o.lookup ?? this.core.lookup, (err, addr, fam, looked) => {
       if (looked) this.emit('lookup', err, addr, fam, host);
@@ -927,39 +926,40 @@ export class Server extends EventEmitter implements Watched {
   listen(options: ListenOptions, listeningListener?: () => void): this;
   listen(listeningListener?: () => void): this;
   listen(...args: unknown[]): this {
-    let o: ListenOptions = {};
-    let cb: (() => void) | undefined;
-    const rest = [...args];
-    if (typeof rest[rest.length - 1] === 'function') cb = rest.pop() as () => void;
-    if (rest[0] !== null && typeof rest[0] === 'object') o = { ...(rest[0] as ListenOptions) };
-    else {
-      if (typeof rest[0] === 'string' && !/^\d*$/.test(rest[0])) o.path = rest[0];
-      else if (rest[0] !== undefined) o.port = rest[0] as number | string;
-      for (const a of rest.slice(1)) {
-        if (typeof a === 'string') o.host = a;
-        else if (typeof a === 'number') o.backlog = a;
-      }
-    }
+    const [norm, cb] = normalizeConnectArgs(args);
+    const o = { ...(norm as ListenOptions) };
+    // Node's backlogFromArgs: listen(port, backlog) or listen(port, host, backlog).
+    const backlogFromArgs =
+      toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]) || undefined;
+    if (args.length === 0 || typeof args[0] === 'function') o.port = 0;
     if (this.listening)
       throw codedError(
+        Error,
         'ERR_SERVER_ALREADY_LISTEN',
         'Listen method has been called more than once without closing.',
       );
-    if (cb) this.once('listening', cb);
-    if (o.path !== undefined) {
-      this.unix = true;
-      this.startListen({ kind: 'unix', path: o.path }, o.backlog);
+    const backlog = o.backlog || backlogFromArgs;
+    if (typeof o.port === 'number' || typeof o.port === 'string' || (o.port === undefined && 'port' in o)) {
+      const port = validatePort(o.port, 'options.port');
+      if (cb) this.once('listening', cb);
+      const host = o.host || '0.0.0.0';
+      resolveHost(host, 4, this.core.lookup, (err, addr, fam) => {
+        // As Node's lookupAndListen: a failed lookup is the server's 'error', as dns gave it.
+        if (err) this.emit('error', err);
+        else if (fam !== 4) this.emit('error', netError(EAFNOSUPPORT, 'listen', addr, port, true));
+        else this.startListen({ kind: 'inet', addr: addr as string, port }, backlog);
+      });
       return this;
     }
-    const port = o.port === undefined ? 0 : validPort(o.port);
-    const host = o.host ?? '0.0.0.0';
-    resolveHost(host, 4, this.core.lookup, (err, addr, fam) => {
-      // As Node's lookupAndListen: a failed lookup is the server's 'error', as dns gave it.
-      if (err) this.emit('error', err);
-      else if (fam !== 4) this.emit('error', netError(EAFNOSUPPORT, 'listen', addr, port, true));
-      else this.startListen({ kind: 'inet', addr: addr as string, port }, o.backlog);
-    });
-    return this;
+    if (typeof o.path === 'string' && o.path && toNumber(o.path) === false) {
+      if (cb) this.once('listening', cb);
+      this.unix = true;
+      this.startListen({ kind: 'unix', path: o.path }, backlog);
+      return this;
+    }
+    if (!('port' in o || 'path' in o))
+      throw invalidArgValue('options', norm, 'must have the property "port" or "path"');
+    throw invalidArgValue('options', norm);
   }
 
   private startListen(target: Target, backlog = 511): void {
@@ -999,7 +999,7 @@ export class Server extends EventEmitter implements Watched {
   close(cb?: (err?: Error) => void): this {
     if (cb) {
       if (!this.listening) {
-        this.once('close', () => cb(codedError('ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
+        this.once('close', () => cb(codedError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
       } else this.once('close', () => cb());
     }
     if (this.listening) {
@@ -1098,7 +1098,7 @@ export function createNet(host: Host): NodeNet {
   }
   const connect = (...args: ConnectArgs): Socket => {
     const [opts] = normalizeConnectArgs(args);
-    const s = new HostSocket({ allowHalfOpen: opts.allowHalfOpen });
+    const s = new HostSocket({ allowHalfOpen: opts?.allowHalfOpen });
     return (s.connect as (...a: ConnectArgs) => Socket)(...args);
   };
   return {
