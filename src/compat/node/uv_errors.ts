@@ -1,5 +1,9 @@
-// libuv's error messages (uv_strerror), the text Node puts in its errors ("listen EADDRINUSE:
-// address already in use"), by Linux errno. They differ from strerror(3)'s wording.
+// System call errors as Node reports them: libuv's messages (uv_strerror, the text in "listen
+// EADDRINUSE: address already in use", worded apart from strerror(3)), by Linux errno, and the
+// error objects node:net builds from them.
+
+import { SyscallError } from '../../sim/errors.js';
+import { errnoByName, errnoCode, strerror, EINVAL } from '../../uapi/errno.js';
 
 const uvText: Record<number, string> = {
   1: 'operation not permitted', // EPERM
@@ -73,4 +77,51 @@ const uvText: Record<number, string> = {
 /** uv_strerror for a Linux errno; strerror(3)'s text, lower-cased, for one libuv does not name. */
 export function uvErrorMessage(errno: number, fallback: string): string {
   return uvText[errno] ?? fallback.charAt(0).toLowerCase() + fallback.slice(1);
+}
+
+/** The error objects node:net produces: code, errno (negative, as libuv's), syscall, address, port. */
+export interface NetError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+}
+
+function uvMessage(errno: number): string {
+  return uvErrorMessage(errno, strerror(errno));
+}
+
+/**
+ * Node's exceptionWithHostPort (connect: "connect ECONNREFUSED 10.0.0.2:80") and
+ * uvExceptionWithHostPort (listen: "listen EADDRINUSE: address already in use 0.0.0.0:80").
+ */
+export function netError(
+  errno: number,
+  syscall: string,
+  address?: string,
+  port?: number,
+  withText = false,
+): NetError {
+  const code = errnoCode(errno);
+  let details = '';
+  if (port && port > 0) details = ` ${address}:${port}`;
+  else if (address) details = ` ${address}`;
+  const text = withText ? `: ${uvMessage(errno)}` : '';
+  const err = new Error(`${syscall} ${code}${text}${details}`) as NetError;
+  err.errno = -errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (address !== undefined) err.address = address;
+  if (port) err.port = port;
+  return err;
+}
+
+export function errnoOf(err: unknown): number {
+  if (err instanceof SyscallError) return err.errno;
+  const e = err as { errno?: unknown; code?: unknown };
+  if (typeof e?.errno === 'number') return Math.abs(e.errno);
+  if (typeof e?.code === 'string') return errnoByName(e.code) ?? EINVAL;
+  return EINVAL;
 }
