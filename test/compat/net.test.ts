@@ -526,3 +526,38 @@ test('the listen backlog reaches the kernel (ss shows it as Send-Q)', async () =
   server.close();
   other.close();
 });
+
+test('the same seed gives the same run, event for event and instant for instant', async () => {
+  const run = async (seed: number): Promise<string[]> => {
+    const { world, netA, netB } = pair(seed, { delay: '5ms', jitter: '3ms', loss: 0.03 });
+    const log: string[] = [];
+    const at = (what: string): number => log.push(`${world.now().toFixed(3)} ${what}`);
+    const server = netB.createServer((s) => {
+      at(`accept ${s.remotePort}`);
+      s.on('data', (d: Buffer) => {
+        at(`server data ${d.length}`);
+        s.write(d);
+      });
+      s.on('end', () => s.end());
+    });
+    server.listen(7020);
+    await once(server, 'listening');
+    const clients = [0, 1, 2].map((i) => {
+      const c = netA.connect(7020, 'b');
+      c.on('connect', () => {
+        at(`client ${i} connect ${c.localPort}`);
+        c.end(pattern(200_000, i));
+      });
+      c.on('data', (d: Buffer) => at(`client ${i} data ${d.length}`));
+      return once(c, 'close').then(() => at(`client ${i} close`));
+    });
+    await Promise.all(clients);
+    server.close();
+    await once(server, 'close');
+    return log;
+  };
+  const first = await run(21);
+  assert.ok(first.length > 20);
+  assert.deepEqual(await run(21), first);
+  assert.notDeepEqual(await run(22), first);
+});
