@@ -561,3 +561,28 @@ test('the same seed gives the same run, event for event and instant for instant'
   assert.deepEqual(await run(21), first);
   assert.notDeepEqual(await run(22), first);
 });
+
+test('pauseOnConnect leaves the data in the kernel until resume()', async () => {
+  const { world, netA, netB } = pair(17, { delay: '1ms' });
+  const server = netB.createServer({ pauseOnConnect: true });
+  server.listen(7021);
+  await once(server, 'listening');
+  const accepted = once(server, 'connection');
+  const c = netA.connect(7021, '10.0.0.2');
+  await once(c, 'connect');
+  const [s] = (await accepted) as [Socket];
+  c.write(pattern(1000, 5));
+  const t0 = world.now();
+  // Let the segment arrive (one link delay), then look at the server's receive queue.
+  while (netB.task.ioctl(s.fd, SIOCINQ) < 1000 && world.now() - t0 < 100)
+    await new Promise((r) => setImmediate(r));
+  assert.equal(netB.task.ioctl(s.fd, SIOCINQ), 1000);
+  assert.equal(s.readableLength, 0);
+  assert.equal(s.bytesRead, 0);
+  const got = collect(s);
+  s.resume();
+  c.end();
+  assert.ok((await got).equals(pattern(1000, 5)));
+  assert.equal(s.bytesRead, 1000);
+  server.close();
+});

@@ -41,7 +41,8 @@ export interface AddressInfo {
 export const kAccepted = Symbol('accepted');
 
 export interface AcceptedOpts {
-  [kAccepted]: { fd: number; server: Server; unix: boolean };
+  /** An accepted fd; `paused`: the server's pauseOnConnect (do not start reading). */
+  [kAccepted]: { fd: number; server: Server; unix: boolean; paused: boolean };
 }
 
 export type ConnectArgs = [ConnectOpts | number | string, ...unknown[]];

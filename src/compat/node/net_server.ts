@@ -85,11 +85,10 @@ export class Server extends EventEmitter implements Watched {
         }
         const s = this.makeSocket({
           allowHalfOpen: this.opts.allowHalfOpen,
-          [kAccepted]: { fd, server: this, unix: this.unix },
+          [kAccepted]: { fd, server: this, unix: this.unix, paused: this.opts.pauseOnConnect === true },
         });
         if (this.opts.noDelay) s.setNoDelay(true);
         if (this.opts.keepAlive) s.setKeepAlive(true, this.opts.keepAliveInitialDelay);
-        if (this.opts.pauseOnConnect) s.pause();
         this.connections.add(s);
         s.once('close', () => {
           this.connections.delete(s);

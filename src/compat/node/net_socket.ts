@@ -80,7 +80,10 @@ export class Socket extends Duplex implements Watched {
       this.server = acc.server;
       this.unix = acc.unix;
       core.watch(this);
-      this.read(0);
+      // As Node's pauseOnCreate: a paused socket reads nothing until resumed, so its data stays
+      // in the kernel's receive queue; otherwise start the flow into the stream's buffer.
+      if (acc.paused) (this as { readableFlowing: boolean | null }).readableFlowing = false;
+      else this.read(0);
     }
   }
 
