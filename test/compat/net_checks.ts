@@ -758,6 +758,28 @@ export const checks: Record<string, Check> = {
     return out;
   },
 
+  async 'ECONNREFUSED from a bound local end names it'(env) {
+    const { server, port } = await serve(env, () => {});
+    await closeServer(server);
+    const probe = env.net.createServer();
+    const localPort = await listen(env, probe, env.clientHost);
+    await closeServer(probe);
+    const out: unknown[] = [];
+    for (const opts of [{ localAddress: env.clientHost, localPort }, { localAddress: env.clientHost }]) {
+      const c = track(env.net.connect({ port, host: env.serverHost, ...opts }));
+      const [err] = await once(c, 'error');
+      await closed(c);
+      const e = err as NodeJS.ErrnoException & { localAddress?: string; localPort?: number };
+      out.push({
+        ...errInfo(env, err, port),
+        message: env.mask(e.message, port).split(`:${localPort}`).join(':LOCALPORT'),
+        localAddress: e.localAddress && env.mask(e.localAddress),
+        localPort: e.localPort === localPort ? 'LOCALPORT' : e.localPort,
+      });
+    }
+    return out;
+  },
+
   async 'localPort already in use: EADDRINUSE from bind'(env) {
     const { server, port } = await serve(env, (s) => s.resume());
     const holder = env.net.createServer();

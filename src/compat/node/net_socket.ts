@@ -208,7 +208,7 @@ export class Socket extends Duplex implements Watched {
       }
     }
     this.applyOptions();
-    this.connectTarget = { addr, port };
+    this.connectTarget = { addr, port, local: { address: o.localAddress, port: o.localPort } };
     // Watched only once the connect is under way: a fresh TCP socket polls as POLLHUP.
     t.connect(this.fd, toSockaddr(target)).then(
       () => {
@@ -224,7 +224,12 @@ export class Socket extends Duplex implements Watched {
     );
   }
 
-  private connectTarget: { addr: string; port: number | undefined } = { addr: '', port: undefined };
+  private connectTarget: {
+    addr: string;
+    port: number | undefined;
+    /** localAddress and localPort as given to connect() (Node's req.localAddress/localPort). */
+    local: { address?: string; port?: number };
+  } = { addr: '', port: undefined, local: {} };
 
   private finishConnect(): void {
     let err = 0;
@@ -240,7 +245,17 @@ export class Socket extends Duplex implements Watched {
   private connectFailed(errno: number, addr: string, port: number | undefined): void {
     if (!this.connecting) return;
     this.connecting = false;
-    this.destroy(netError(errno, 'connect', addr, port));
+    const l = this.connectTarget.local;
+    this.destroy(
+      netError(
+        errno,
+        'connect',
+        addr,
+        port,
+        false,
+        l.address && l.port ? (l as { address: string; port: number }) : undefined,
+      ),
+    );
   }
 
   private connected(): void {

@@ -87,6 +87,8 @@ export interface NetError extends Error {
   address?: string;
   port?: number;
   hostname?: string;
+  localAddress?: string;
+  localPort?: number;
 }
 
 function uvMessage(errno: number): string {
@@ -103,11 +105,14 @@ export function netError(
   address?: string,
   port?: number,
   withText = false,
+  local?: { address: string; port: number },
 ): NetError {
   const code = errnoCode(errno);
   let details = '';
   if (port && port > 0) details = ` ${address}:${port}`;
   else if (address) details = ` ${address}`;
+  // afterConnect names the local end when the caller bound it (localAddress and localPort).
+  if (local) details += ` - Local (${local.address}:${local.port})`;
   const text = withText ? `: ${uvMessage(errno)}` : '';
   const err = new Error(`${syscall} ${code}${text}${details}`) as NetError;
   err.errno = -errno;
@@ -115,6 +120,10 @@ export function netError(
   err.syscall = syscall;
   if (address !== undefined) err.address = address;
   if (port) err.port = port;
+  if (local) {
+    err.localAddress = local.address;
+    err.localPort = local.port;
+  }
   return err;
 }
 
