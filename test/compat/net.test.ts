@@ -586,3 +586,26 @@ test('pauseOnConnect leaves the data in the kernel until resume()', async () => 
   assert.equal(s.bytesRead, 1000);
   server.close();
 });
+
+test('on a real-clock world the same module runs in wall time', async () => {
+  const world = new World({ seed: 18, clock: 'real' });
+  worlds.push(world);
+  const a = world.addHost('a');
+  const b = world.addHost('b');
+  world.link(a, b, { delay: '10ms' });
+  a.ip('addr add 10.0.0.1/24 dev eth0');
+  b.ip('addr add 10.0.0.2/24 dev eth0');
+  const server = b.nodeNet.createServer((s) => s.pipe(s));
+  server.listen(7022);
+  await once(server, 'listening');
+  const t0 = performance.now();
+  const c = a.nodeNet.connect(7022, 'b');
+  const got = collect(c);
+  await once(c, 'connect');
+  c.end('over real time');
+  assert.equal((await got).toString(), 'over real time');
+  // ARP, the handshake and the echo: at least three round trips of 20 ms.
+  assert.ok(performance.now() - t0 >= 55, `took ${performance.now() - t0} ms`);
+  await once(c, 'close');
+  server.close();
+});
