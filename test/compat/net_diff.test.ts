@@ -4,8 +4,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checks, sanity } from './net_checks.js';
+import { checks, resolverChecks, sanity } from './net_checks.js';
 import { nodeEnv, runIn, usernetLinkEnv, usernetLoopbackEnv } from './net_env.js';
+import { offlineNode, offlineNodeAvailable, offlineSkip } from './offline_node.js';
 
 test('there are at least 40 checks', () => sanity());
 
@@ -15,6 +16,26 @@ for (const [name, check] of Object.entries(checks)) {
     for (const make of [usernetLoopbackEnv, usernetLinkEnv]) {
       const env = make();
       const got = await runIn(env, check);
+      assert.deepEqual(got, expected, `${env.name} differs from node:net`);
+    }
+  });
+}
+
+const json = (v: unknown): unknown => JSON.parse(JSON.stringify(v) ?? 'null');
+
+for (const [name, check] of Object.entries(resolverChecks)) {
+  test(name, { skip: offlineNodeAvailable() ? false : offlineSkip }, async () => {
+    const expected = await offlineNode(
+      `import { resolverChecks } from ${JSON.stringify(new URL('./net_checks.js', import.meta.url).href)};\n` +
+        `import { nodeEnv } from ${JSON.stringify(new URL('./net_env.js', import.meta.url).href)};\n` +
+        `const env = nodeEnv();\n` +
+        `const r = await resolverChecks[${JSON.stringify(name)}](env);\n` +
+        `env.dispose();\n` +
+        `console.log(JSON.stringify(r));\n`,
+    );
+    for (const make of [usernetLoopbackEnv, usernetLinkEnv]) {
+      const env = make();
+      const got = json(await runIn(env, check));
       assert.deepEqual(got, expected, `${env.name} differs from node:net`);
     }
   });
