@@ -112,6 +112,7 @@ import {
   tcp_fin_time,
   tcp_rtx_and_write_queues_empty,
   tsorted_init,
+  TcpRack,
 } from './tcp_sock.js';
 import {
   inet_csk_accept,
@@ -816,6 +817,8 @@ export function tcp_disconnect(sk: Sock, _flags: number): number {
   tp.window_clamp = 0;
   tp.delivered = 0;
   tp.delivered_ce = 0;
+  tp.rack = new TcpRack();
+  tp.is_sack_reneg = 0;
   tp.icsk_ca_ops.release?.(tp);
   tp.icsk_ca_priv = null;
   tp.icsk_ca_initialized = 0;
