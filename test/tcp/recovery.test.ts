@@ -255,3 +255,23 @@ test('lost ACKs: later cumulative ACKs cover them; nothing is retransmitted', as
   assert.equal(end.tcpi_ca_state, TCP_CA_Open);
   assert.equal(mib(p.a, 'TcpExt', 'TCPTimeouts'), 0);
 });
+
+test('without RACK (tcp_recovery=0), RFC 6675 dupthresh marks the hole lost: one fast retransmit', async () => {
+  const p = delayedAcks(7);
+  p.a.sysctl.write('net.ipv4.tcp_recovery', 0);
+  const lose = new Set([25, 26].map((i) => i * MSS));
+  let c = -1;
+  filter(p.link.a, (s) => {
+    if (s.len && lose.has(s.rel)) {
+      lose.delete(s.rel);
+      return 'drop';
+    }
+    return 'pass';
+  });
+  await transfer(p, 300_000, (fd) => (c = fd));
+  const end = info(p.ta, c);
+  assert.equal(end.tcpi_total_retrans, 2);
+  assert.equal(end.tcpi_ca_state, TCP_CA_Open);
+  assert.equal(mib(p.a, 'TcpExt', 'TCPSackRecovery'), 1);
+  assert.equal(mib(p.a, 'TcpExt', 'TCPTimeouts'), 0);
+});

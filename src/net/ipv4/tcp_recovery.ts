@@ -54,7 +54,12 @@ import {
 } from './tcp_sock.js';
 import { inet_csk_reset_xmit_timer } from './inet_connection_sock.js';
 import { tcp_xmit_retransmit_queue } from './tcp_output.js';
-import { tcp_rearm_rto, tcp_check_sack_reordering, tcp_tsopt_ecr_before } from './tcp_input.js';
+import {
+  tcp_rearm_rto,
+  tcp_check_sack_reordering,
+  tcp_tsopt_ecr_before,
+  tcp_highest_sack_seq,
+} from './tcp_input.js';
 import { tcp_set_ca_state, tcp_ca_event } from './tcp_cong.js';
 import { CA_EVENT_LOSS } from './tcp_cubic.js';
 import { NET_ADD_STATS, NET_INC_STATS, linux_mib_index } from './snmp.js';
@@ -442,7 +447,10 @@ function tcp_try_undo_loss(tp: TcpSock, frto_undo: boolean): boolean {
   return false;
 }
 
-/** tcp_try_undo_partial(): a partial ACK in recovery shows the hole was filled by a delayed original. */
+/**
+ * tcp_try_undo_partial(): a partial ACK in recovery shows the hole was filled by a delayed
+ * original. Otherwise the partial ACK forces the next loss marking (scoreboard_do_lost).
+ */
 function tcp_try_undo_partial(tp: TcpSock, prior_snd_una: number): boolean {
   if (tp.undo_marker && tcp_packet_delayed(tp)) {
     // Plain luck! The hole was filled with a delayed packet, not a retransmission.
@@ -455,7 +463,53 @@ function tcp_try_undo_partial(tp: TcpSock, prior_snd_una: number): boolean {
     tcp_try_keep_open(tp);
     return true;
   }
+  // A partial ACK arrived: force fast retransmit.
+  scoreboard_do_lost = true;
   return false;
+}
+
+/** tcp_fastretrans_alert()'s do_lost, which tcp_try_undo_partial() may set. */
+let scoreboard_do_lost = false;
+
+/** tcp_is_rack(): net.ipv4.tcp_recovery has RACK loss detection (Linux's default). */
+function tcp_is_rack(tp: TcpSock): boolean {
+  return (tp.sk_net.ipv4!.sysctl_tcp_recovery & TCP_RACK_LOSS_DETECTION) !== 0;
+}
+
+/** tcp_force_fast_retransmit(): SACKs reach more than `reordering` segments past snd_una. */
+function tcp_force_fast_retransmit(tp: TcpSock): boolean {
+  return after(tcp_highest_sack_seq(tp), (tp.snd_una + tp.reordering * tp.mss_cache) >>> 0);
+}
+
+/**
+ * tcp_mark_head_lost(): RFC 6675's IsLost() from the head: an unSACKed segment is lost once more
+ * than `packets` segments above it are SACKed; with `mark_head`, only the head is looked at.
+ */
+function tcp_mark_head_lost(tp: TcpSock, packets: number, mark_head: boolean): void {
+  // Use SACK to deduce losses of new sequences sent during recovery.
+  const loss_high = tp.snd_nxt;
+  let cnt = 0;
+  for (let skb = tcp_rtx_queue_head(tp); skb; skb = skb.next) {
+    const cb = TCP_SKB_CB(skb);
+    if (after(cb.end_seq, loss_high)) break;
+    if (cb.sacked & TCPCB_SACKED_ACKED) cnt += tcp_skb_pcount(skb);
+    if (cnt > packets) break;
+    if (!(cb.sacked & TCPCB_LOST)) tcp_mark_skb_lost(tp, skb);
+    if (mark_head) break;
+  }
+}
+
+/**
+ * tcp_update_scoreboard(): loss marking without RACK (net.ipv4.tcp_recovery=0): the segments
+ * below the highest `sacked_out - reordering` SACKed ones, or at least the head on a fast
+ * retransmit.
+ */
+function tcp_update_scoreboard(tp: TcpSock, fast_rexmit: boolean): void {
+  if (tcp_is_sack(tp)) {
+    const sacked_upto = tp.sacked_out - tp.reordering;
+    if (sacked_upto >= 0) tcp_mark_head_lost(tp, sacked_upto, false);
+    else if (fast_rexmit) tcp_mark_head_lost(tp, 1, true);
+  }
 }
 
 /** tcp_identify_packet_loss(): RACK (or NewReno without SACK) marks what is lost. */
@@ -463,7 +517,7 @@ function tcp_identify_packet_loss(tp: TcpSock, flag: number): number {
   if (tp.tcp_rtx_queue.empty()) return flag;
   if (tcp_is_reno(tp)) {
     tcp_newreno_mark_lost(tp, (flag & FLAG_SND_UNA_ADVANCED) !== 0);
-  } else if (tp.sk_net.ipv4!.sysctl_tcp_recovery & TCP_RACK_LOSS_DETECTION) {
+  } else if (tcp_is_rack(tp)) {
     const prior_retrans = tp.retrans_out;
     if (tcp_rack_mark_lost(tp)) flag &= ~FLAG_SET_XMIT_TIMER;
     if (prior_retrans > tp.retrans_out) flag |= FLAG_LOST_RETRANS;
@@ -474,8 +528,8 @@ function tcp_identify_packet_loss(tp: TcpSock, flag: number): number {
 /** tcp_time_to_recover(): the loss is proven (or, without RACK, dupthresh is reached). */
 function tcp_time_to_recover(tp: TcpSock): boolean {
   if (tp.lost_out) return true;
-  if (!(tp.sk_net.ipv4!.sysctl_tcp_recovery & TCP_RACK_LOSS_DETECTION) && tp.sacked_out + 1 > tp.reordering)
-    return true;
+  // Not-a-trick: the classic dupthresh rule, without RACK.
+  if (!tcp_is_rack(tp) && tp.sacked_out + 1 > tp.reordering) return true;
   return false;
 }
 
@@ -550,6 +604,8 @@ export function tcp_fastretrans_alert(
 ): number {
   recovery_rexmit.rexmit = REXMIT_NONE;
   const ece_ack = (flag & FLAG_ECE) !== 0;
+  scoreboard_do_lost = num_dupack !== 0 || ((flag & FLAG_DATA_SACKED) !== 0 && tcp_force_fast_retransmit(tp));
+  let fast_rexmit = false;
   if (!tp.packets_out && tp.sacked_out) tp.sacked_out = 0;
   // A. ECE: the reduction is required, no undo.
   if (ece_ack) tp.prior_ssthresh = 0;
@@ -583,7 +639,9 @@ export function tcp_fastretrans_alert(
       if (!tcp_time_to_recover(tp)) return flag;
       // Undo reverted the recovery; loss is evident: start a new one (reordering, then loss).
       tcp_enter_recovery(tp, ece_ack);
+      fast_rexmit = true;
     }
+    if (!tcp_is_rack(tp) && scoreboard_do_lost) tcp_update_scoreboard(tp, fast_rexmit);
     recovery_rexmit.rexmit = REXMIT_LOST;
     return flag;
   }
@@ -606,6 +664,8 @@ export function tcp_fastretrans_alert(
   }
   // Otherwise enter Recovery.
   tcp_enter_recovery(tp, ece_ack);
+  fast_rexmit = true;
+  if (!tcp_is_rack(tp) && scoreboard_do_lost) tcp_update_scoreboard(tp, fast_rexmit);
   recovery_rexmit.rexmit = REXMIT_LOST;
   return flag;
 }
