@@ -1,6 +1,7 @@
 // usernet's own packetdrill scripts for loss recovery: RACK's reordering window and timer, the
-// SACK scoreboard's counters at dupthresh, undo by D-SACK, and F-RTO telling a spurious timeout
-// from a real one. Times follow HZ = 250 (a 25 ms reordering window waits 9 jiffies).
+// SACK scoreboard's counters at dupthresh, undo by D-SACK and by the echoed timestamp (Eifel),
+// and F-RTO telling a spurious timeout from a real one. Times follow HZ = 250 (a 25 ms
+// reordering window waits 9 jiffies).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -129,6 +130,36 @@ test('F-RTO: new data SACKed while the next hole stays open proves the loss real
     '+0 %{',
     'assert tcpi_ca_state == TCP_CA_Loss, tcpi_ca_state',
     'assert tcpi_total_retrans == 2, tcpi_total_retrans',
+    '}%',
+  ]);
+  assert.deepEqual(r, { ok: true, errors: [] });
+});
+
+test('Eifel: the ACK that ends recovery echoes the timestamp of the original, so the reduction is undone', async () => {
+  // Timestamps on, and an MSS option of 1012 so that segments carry 1000 bytes.
+  const r = await run([
+    ...DEFAULTS,
+    '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
+    '+0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0',
+    '+0 bind(3, ..., ...) = 0',
+    '+0 listen(3, 1) = 0',
+    '+0 < S 0:0(0) win 32792 <mss 1012,sackOK,TS val 100 ecr 0,nop,wscale 7>',
+    '+0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 100 ecr 100,nop,wscale 8>',
+    '+.1 < . 1:1(0) ack 1 win 320 <nop,nop,TS val 200 ecr 100>',
+    '+0 accept(3, ..., ...) = 4',
+    '+0 write(4, ..., 10000) = 10000',
+    '+0 > P. 1:10001(10000) ack 1 <nop,nop,TS val 200 ecr 200>',
+    '+.1 < . 1:1(0) ack 1 win 320 <nop,nop,TS val 300 ecr 200,nop,nop,sack 1001:4001>',
+    '+0 > . 1:1001(1000) ack 1 <nop,nop,TS val 300 ecr 300>',
+    '+0 %{',
+    'assert tcpi_ca_state == TCP_CA_Recovery, tcpi_ca_state',
+    'assert tcpi_snd_ssthresh == 7, tcpi_snd_ssthresh',
+    '}%',
+    '+.1 < . 1:1(0) ack 10001 win 320 <nop,nop,TS val 400 ecr 200>',
+    '+0 %{',
+    'assert tcpi_ca_state == TCP_CA_Open, tcpi_ca_state',
+    'assert tcpi_snd_cwnd >= 10, tcpi_snd_cwnd',
+    'assert tcpi_snd_ssthresh > 1000000, tcpi_snd_ssthresh',
     '}%',
   ]);
   assert.deepEqual(r, { ok: true, errors: [] });
