@@ -1095,6 +1095,20 @@ export function tcp_highest_sack_seq(tp: TcpSock): number {
   return tp.highest_sack_seq;
 }
 
+/** tcp_highest_sack(): the segment after the highest SACKed one, or null when not known. */
+function tcp_highest_sack(tp: TcpSock): SkBuff | null {
+  const skb = tp.highest_sack;
+  if (skb && skb.list === tp.tcp_rtx_queue && TCP_SKB_CB(skb).seq === tp.highest_sack_seq) return skb;
+  return null;
+}
+
+/** tcp_sacktag_skip(): forward to the first segment that ends after `skip_to_seq`. */
+function tcp_sacktag_skip(skb: SkBuff | null, skip_to_seq: number): SkBuff | null {
+  if (skb && after(TCP_SKB_CB(skb).seq, skip_to_seq)) return skb;
+  while (skb && !after(TCP_SKB_CB(skb).end_seq, skip_to_seq)) skb = skb.next;
+  return skb;
+}
+
 /** tcp_rate_skb_delivered(), for the one field read here. */
 function tcp_rate_skb_delivered(st: TcpSacktagState, skb: SkBuff): void {
   const d = TCP_SKB_CB(skb).tx_delivered;
@@ -1303,7 +1317,11 @@ function tcp_sacktag_walk(
       );
       tcp_rate_skb_delivered(st, skb);
       if (scb.sacked & TCPCB_SACKED_ACKED) tcp_tsorted_del(skb);
-      if (!before(scb.seq, tcp_highest_sack_seq(tp))) tp.highest_sack_seq = scb.end_seq;
+      if (!before(scb.seq, tcp_highest_sack_seq(tp))) {
+        // tcp_advance_highest_sack().
+        tp.highest_sack_seq = scb.end_seq;
+        tp.highest_sack = skb.next;
+      }
     }
   }
   return skb;
@@ -1324,7 +1342,10 @@ function tcp_sacktag_write_queue(
   st.flag = 0;
   st.reord = tp.snd_nxt;
   // tcp_highest_sack_reset().
-  if (!tp.sacked_out) tp.highest_sack_seq = tp.snd_una;
+  if (!tp.sacked_out) {
+    tp.highest_sack_seq = tp.snd_una;
+    tp.highest_sack = tcp_rtx_queue_head(tp);
+  }
   const found_dup_sack = tcp_check_dsack(tp, ack, num_sacks, prior_snd_una, st);
   // Eliminate too old ACKs, but take into account more or less fresh ones.
   if (before(ack, (prior_snd_una - tp.max_window) >>> 0)) return 0;
@@ -1370,15 +1391,64 @@ function tcp_sacktag_write_queue(
       }
     }
   }
+  // The blocks of the previous ACK were processed already: skip what they cover (the common
+  // case in recovery is the same blocks, one of them grown at its right edge).
+  const cache = tp.recv_sack_cache ?? (tp.recv_sack_cache = new Uint32Array(TCP_NUM_SACKS * 2));
+  // Nothing SACKed is left (all acknowledged, or reneged): the cache says nothing.
+  if (!tp.sacked_out) cache.fill(0);
+  let c = 0;
+  // Skip empty blocks at the head of the cache.
+  while (c < TCP_NUM_SACKS && !cache[2 * c] && !cache[2 * c + 1]) c++;
   let skb = tcp_rtx_queue_head(tp);
-  for (let i = 0; i < used_sacks; i++) {
+  let i = 0;
+  while (i < used_sacks) {
     const start_seq = sp_start[i];
     const end_seq = sp_end[i];
     const dup_sack = found_dup_sack && i === first_sack_index;
     const next_dup = found_dup_sack && i + 1 === first_sack_index ? i + 1 : -1;
-    // tcp_sacktag_skip(): to the first segment that ends after the block starts.
-    while (skb && !after(TCP_SKB_CB(skb).end_seq, start_seq)) skb = skb.next;
+    // Skip too early cached blocks.
+    while (c < TCP_NUM_SACKS && !before(start_seq, cache[2 * c + 1])) c++;
+    // Can some work be skipped by looking at the cache? (Not around a D-SACK: its segments
+    // need their own tagging.)
+    if (c < TCP_NUM_SACKS && !found_dup_sack && after(end_seq, cache[2 * c])) {
+      const cache_start = cache[2 * c];
+      const cache_end = cache[2 * c + 1];
+      // Head to do?
+      if (before(start_seq, cache_start)) {
+        skb = tcp_sacktag_skip(skb, start_seq);
+        skb = tcp_sacktag_walk(tp, skb, -1, st, start_seq, cache_start, false);
+      }
+      // Rest of the block already fully processed?
+      if (!after(end_seq, cache_end)) {
+        i++;
+        continue;
+      }
+      // The tail remains to do; the highest SACK may be a better entry point.
+      const h = tcp_highest_sack_seq(tp) === cache_end ? tcp_highest_sack(tp) : null;
+      c++;
+      if (h) {
+        skb = tcp_sacktag_walk(tp, h, next_dup, st, start_seq, end_seq, dup_sack);
+        i++;
+        continue;
+      }
+      skb = tcp_sacktag_skip(skb, cache_end);
+      // Check overlap against the next cached block too.
+      continue;
+    }
+    if (!before(start_seq, tcp_highest_sack_seq(tp))) {
+      const h = tcp_highest_sack(tp);
+      if (h) skb = h;
+    }
+    skb = tcp_sacktag_skip(skb, start_seq);
     skb = tcp_sacktag_walk(tp, skb, next_dup, st, start_seq, end_seq, dup_sack);
+    i++;
+  }
+  // Remember these blocks, at the end of the cache.
+  let k = 0;
+  for (; k < TCP_NUM_SACKS - used_sacks; k++) cache[2 * k] = cache[2 * k + 1] = 0;
+  for (let j = 0; j < used_sacks; j++, k++) {
+    cache[2 * k] = sp_start[j];
+    cache[2 * k + 1] = sp_end[j];
   }
   if (tp.icsk_ca_state !== TCP_CA_Loss || tp.undo_marker) tcp_check_sack_reordering(tp, st.reord, 0);
   return st.flag;

@@ -788,6 +788,8 @@ function tcp_event_new_data_sent(sk: TcpSock, skb: SkBuff): void {
   sk.snd_nxt = TCP_SKB_CB(skb).end_seq;
   sk.sk_write_queue.unlink(skb);
   sk.tcp_rtx_queue.tail(skb);
+  // The first segment sent after the highest SACKed one (tcp_highest_sack).
+  if (!sk.highest_sack) sk.highest_sack = skb;
   sk.packets_out += tcp_skb_pcount(skb);
   if (!prior_packets || sk.icsk_pending === 5 /* LOSS_PROBE */) tcp_rearm_rto(sk);
   NET_INC_STATS(sk.sk_net, MIB_TCPORIGDATASENT);

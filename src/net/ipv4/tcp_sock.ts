@@ -557,10 +557,14 @@ export class TcpSock extends InetSock {
   /** Segments ever marked lost (tp->lost). */
   lost = 0;
   /**
-   * tcp_highest_sack_seq(): the start of the segment after the highest SACKed one (Linux keeps
-   * that skb, tp->highest_sack; its sequence number is all that is read of it).
+   * tcp_highest_sack_seq(): the start of the segment after the highest SACKed one, and that
+   * segment (tp->highest_sack) as a hint: it is used only while it is still on the retransmit
+   * queue at that sequence number, so nothing has to clear it when segments are freed.
    */
   highest_sack_seq = 0;
+  highest_sack: SkBuff | null = null;
+  /** The SACK blocks of the previous ACK (start, end pairs), to skip what they covered. */
+  recv_sack_cache: Uint32Array | null = null;
   /** The receiver dropped data it had SACKed; set until that loss is repaired. */
   is_sack_reneg = 0;
   /** RACK. */
