@@ -20,7 +20,8 @@ import {
 import type { NetDevice, NetDeviceOps } from '../../src/net/core/netdevice.js';
 import type { SkBuff } from '../../src/net/core/skbuff.js';
 import { kfree_skb } from '../../src/net/core/skbuff.js';
-import { TCP_CA_Open, TCP_CA_Recovery } from '../../src/uapi/tcp.js';
+import { TCP_CA_Open, TCP_CA_CWR, TCP_CA_Recovery } from '../../src/uapi/tcp.js';
+import { Timer } from '../../src/kernel/time.js';
 
 afterEach(haltWorlds);
 
@@ -274,4 +275,25 @@ test('without RACK (tcp_recovery=0), RFC 6675 dupthresh marks the hole lost: one
   assert.equal(end.tcpi_ca_state, TCP_CA_Open);
   assert.equal(mib(p.a, 'TcpExt', 'TCPSackRecovery'), 1);
   assert.equal(mib(p.a, 'TcpExt', 'TCPTimeouts'), 0);
+});
+
+test('local congestion: the sender qdisc dropping segments puts the sender in CWR, with nothing to retransmit', async () => {
+  const p = pair(8);
+  // A slow link with a short queue on a's side: segments beyond it are dropped before they leave.
+  p.link.set({ rate: '20mbit', limit: 8 }, 'a->b');
+  let c = -1;
+  let sawCwr = false;
+  const watch = new Timer(() => {
+    if (c >= 0 && info(p.ta, c).tcpi_ca_state === TCP_CA_CWR) sawCwr = true;
+    p.w.clock.mod_timer(watch, p.w.clock.now() + 1e5);
+  });
+  p.w.clock.mod_timer(watch, p.w.clock.now() + 1e5);
+  await transfer(p, 500_000, (fd) => (c = fd));
+  p.w.clock.del_timer(watch);
+  const end = info(p.ta, c);
+  assert.ok(sawCwr, 'CWR was entered');
+  assert.ok((p.link.stats('a->b')?.netem.limit ?? 0) > 0, 'the queue dropped segments');
+  assert.ok(end.tcpi_snd_ssthresh < 0x7fffffff, `ssthresh ${end.tcpi_snd_ssthresh}`);
+  assert.equal(end.tcpi_total_retrans, 0, 'a segment the qdisc refused was not sent, so not lost');
+  assert.equal(end.tcpi_ca_state, TCP_CA_Open);
 });

@@ -114,6 +114,7 @@ import {
   TCP_MIB_ACTIVEOPENS,
 } from './snmp.js';
 import { tcp_rearm_rto, tcp_init_wl } from './tcp_input.js';
+import { tcp_enter_cwr } from './tcp_recovery.js';
 
 const MIB_TCPWANTZEROWINDOWADV = linux_mib_index('TCPWantZeroWindowAdv');
 const MIB_TCPTOZEROWINDOWADV = linux_mib_index('TCPToZeroWindowAdv');
@@ -616,6 +617,8 @@ export function tcp_transmit_skb(
     tcb.tx_order = ++sk.tx_order_next;
     tcp_tsorted_move_tail(sk.tsorted_sent_queue, oskb);
   }
+  // Local congestion (the qdisc dropped it, or notified congestion): reduce the window (CWR).
+  if (err > 0) tcp_enter_cwr(sk);
   // net_xmit_eval(): congestion notification (NET_XMIT_CN) is success; a local drop
   // (NET_XMIT_DROP) comes back positive — the segment did not leave, and the callers retry
   // (tcp_write_xmit stops, the timers wait TCP_RESOURCE_PROBE_INTERVAL).

@@ -331,6 +331,19 @@ export function tcp_end_cwnd_reduction(tp: TcpSock): void {
   }
 }
 
+/**
+ * tcp_enter_cwr(): reduce the window without a loss to repair (local congestion; ECN's ECE):
+ * PRR down to ssthresh, no undo.
+ */
+export function tcp_enter_cwr(tp: TcpSock): void {
+  tp.prior_ssthresh = 0;
+  if (tp.icsk_ca_state < TCP_CA_CWR) {
+    tp.undo_marker = 0;
+    tcp_init_cwnd_reduction(tp);
+    tcp_set_ca_state(tp, TCP_CA_CWR);
+  }
+}
+
 /** tcp_enter_recovery(): fast recovery starts (RFC 6675 §5, with PRR). */
 export function tcp_enter_recovery(tp: TcpSock, ece_ack: boolean): void {
   NET_INC_STATS(tp.sk_net, tcp_is_reno(tp) ? MIB_TCPRENORECOVERY : MIB_TCPSACKRECOVERY);
