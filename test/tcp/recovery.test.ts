@@ -297,3 +297,33 @@ test('local congestion: the sender qdisc dropping segments puts the sender in CW
   assert.equal(end.tcpi_total_retrans, 0, 'a segment the qdisc refused was not sent, so not lost');
   assert.equal(end.tcpi_ca_state, TCP_CA_Open);
 });
+
+test('reordering learnt: the first deep reordering costs one spurious retransmission, undone; the next costs none', async () => {
+  const p = delayedAcks(9);
+  let c = -1;
+  const sent = new Set<number>();
+  let releaseAfter = -1;
+  filter(p.link.a, (s) => {
+    if (!s.len) return 'pass';
+    const i = s.rel / MSS;
+    const first = !sent.has(i);
+    sent.add(i);
+    // Segments 20 and 120 are each overtaken by six.
+    if (first && (i === 20 || i === 120)) {
+      releaseAfter = i + 6;
+      return 'hold';
+    }
+    return i === releaseAfter ? 'release' : 'pass';
+  });
+  await transfer(p, 300_000, (fd) => (c = fd));
+  const end = info(p.ta, c);
+  assert.equal(end.tcpi_total_retrans, 1, 'only the first reordering was taken for a loss');
+  const undos = ['TCPFullUndo', 'TCPPartialUndo', 'TCPDSACKUndo'].reduce(
+    (n, m) => n + mib(p.a, 'TcpExt', m),
+    0,
+  );
+  assert.ok(undos >= 1, 'and that recovery was undone');
+  assert.equal(end.tcpi_dsack_dups, 1, 'the receiver reported the duplicate');
+  assert.ok(end.tcpi_reordering > 3, `tcpi_reordering ${end.tcpi_reordering}`);
+  assert.equal(end.tcpi_ca_state, TCP_CA_Open);
+});
