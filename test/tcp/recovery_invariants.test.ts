@@ -22,6 +22,7 @@ const SIZE = 200_000;
 /** Entries on tp->tsorted_sent_queue (bounded: a broken list must not loop forever). */
 function tsortedLength(tp: TcpSock): number {
   const head = tp.tsorted_sent_queue;
+  if (!head) return 0;
   let n = 0;
   for (let a: TsortedAnchor | null = head.tsorted_next; a && a !== head; a = a.tsorted_next) {
     if (++n > 1_000_000) throw new Error('tsorted list does not end');

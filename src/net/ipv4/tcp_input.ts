@@ -111,6 +111,7 @@ import {
   tcp_is_sack,
   tcp_is_reno,
   tcp_tsorted_del,
+  tcp_rack,
   after,
   before,
   between,
@@ -1154,7 +1155,7 @@ function tcp_dsack_seen(tp: TcpSock, start_seq: number, end_seq: number, st: Tcp
   if (tp.dsack_dups > tp.total_retrans) return 0;
   tp.rx_opt.sack_ok |= TCP_DSACK_SEEN;
   // RACK widens its window on D-SACKs after reordering was seen, unless they answer a probe.
-  if (tp.reord_seen && !(st.flag & FLAG_DSACK_TLP)) tp.rack.dsack_seen = 1;
+  if (tp.reord_seen && !(st.flag & FLAG_DSACK_TLP)) tcp_rack(tp).dsack_seen = 1;
   st.flag |= FLAG_DSACKING_ACK;
   // A spurious retransmission is delivered.
   st.sack_delivered += dup_segs;

@@ -83,6 +83,7 @@ import {
   TCPCB_SACKED_ACKED,
   ICSK_TIME_REO_TIMEOUT,
   tcp_tsorted_move_tail,
+  TsortedHead,
   tcp_tsorted_add_after,
   MAX_TCP_WINDOW,
   after,
@@ -615,7 +616,7 @@ export function tcp_transmit_skb(
   if (oskb && (err === 0 || err === NET_XMIT_CN)) {
     tcb.tx_delivered = sk.delivered;
     tcb.tx_order = ++sk.tx_order_next;
-    tcp_tsorted_move_tail(sk.tsorted_sent_queue, oskb);
+    tcp_tsorted_move_tail(sk.tsorted_sent_queue ?? (sk.tsorted_sent_queue = new TsortedHead()), oskb);
   }
   // Local congestion (the qdisc dropped it, or notified congestion): reduce the window (CWR).
   if (err > 0) tcp_enter_cwr(sk);

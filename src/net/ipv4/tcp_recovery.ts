@@ -47,6 +47,7 @@ import {
   tcp_skb_sent_after,
   tcp_skb_timestamp_us,
   tcp_tsorted_del,
+  tcp_rack,
   tcp_wnd_end,
   usecs_to_jiffies,
   msecs_to_jiffies,
@@ -108,12 +109,12 @@ function tcp_rack_reo_wnd(tp: TcpSock): number {
       return 0;
   }
   // A quarter of min_rtt, widened in steps on D-SACKs, at most srtt.
-  return Math.min((tcp_min_rtt(tp) >>> 2) * tp.rack.reo_wnd_steps, tp.srtt_us >>> 3);
+  return Math.min((tcp_min_rtt(tp) >>> 2) * tcp_rack(tp).reo_wnd_steps, tp.srtt_us >>> 3);
 }
 
 /** tcp_rack_skb_timeout(): µs left before `skb` counts as lost (<= 0: lost now). */
 export function tcp_rack_skb_timeout(tp: TcpSock, skb: SkBuff, reo_wnd: number): number {
-  return tp.rack.rtt_us + reo_wnd - (tp.tcp_mstamp - tcp_skb_timestamp_us(skb));
+  return (tp.rack ? tp.rack.rtt_us : 0) + reo_wnd - (tp.tcp_mstamp - tcp_skb_timestamp_us(skb));
 }
 
 /**
@@ -125,6 +126,8 @@ function tcp_rack_detect_loss(tp: TcpSock): number {
   let reo_timeout = 0;
   const reo_wnd = tcp_rack_reo_wnd(tp);
   const head = tp.tsorted_sent_queue;
+  const rack = tcp_rack(tp);
+  if (!head) return 0;
   let n: TsortedAnchor;
   for (let a = head.tsorted_next!; a !== head; a = n) {
     n = a.tsorted_next!;
@@ -132,7 +135,7 @@ function tcp_rack_detect_loss(tp: TcpSock): number {
     const scb = TCP_SKB_CB(skb);
     // Skip ones marked lost but not yet retransmitted.
     if (scb.sacked & TCPCB_LOST && !(scb.sacked & TCPCB_SACKED_RETRANS)) continue;
-    if (!tcp_skb_sent_after(tp.rack.mstamp, tcp_skb_timestamp_us(skb), tp.rack.tx_order, scb.tx_order)) break;
+    if (!tcp_skb_sent_after(rack.mstamp, tcp_skb_timestamp_us(skb), rack.tx_order, scb.tx_order)) break;
     const remaining = tcp_rack_skb_timeout(tp, skb, reo_wnd);
     if (remaining <= 0) {
       tcp_mark_skb_lost(tp, skb);
@@ -144,7 +147,7 @@ function tcp_rack_detect_loss(tp: TcpSock): number {
 
 /** tcp_rack_mark_lost(): detect losses if RACK advanced; arm the reordering timer if one waits. */
 export function tcp_rack_mark_lost(tp: TcpSock): boolean {
-  if (!tp.rack.advanced) return false;
+  if (!tp.rack?.advanced) return false;
   // Reset the advanced flag to avoid unnecessary queue scanning.
   tp.rack.advanced = 0;
   let timeout = tcp_rack_detect_loss(tp);
@@ -168,12 +171,13 @@ export function tcp_rack_advance(
 ): void {
   const rtt_us = tp.tcp_mstamp - xmit_time;
   if (rtt_us < tcp_min_rtt(tp) && sacked & TCPCB_RETRANS) return;
-  tp.rack.advanced = 1;
-  tp.rack.rtt_us = rtt_us;
-  if (tcp_skb_sent_after(xmit_time, tp.rack.mstamp, tx_order, tp.rack.tx_order)) {
-    tp.rack.mstamp = xmit_time;
-    tp.rack.end_seq = end_seq;
-    tp.rack.tx_order = tx_order;
+  const rack = tcp_rack(tp);
+  rack.advanced = 1;
+  rack.rtt_us = rtt_us;
+  if (tcp_skb_sent_after(xmit_time, rack.mstamp, tx_order, rack.tx_order)) {
+    rack.mstamp = xmit_time;
+    rack.end_seq = end_seq;
+    rack.tx_order = tx_order;
   }
 }
 
@@ -198,16 +202,17 @@ export function tcp_rack_reo_timeout(tp: TcpSock): void {
  * `prior_delivered`: tp->delivered when the most recently delivered segment was sent.
  */
 export function tcp_rack_update_reo_wnd(tp: TcpSock, prior_delivered: number): void {
-  if (tp.sk_net.ipv4!.sysctl_tcp_recovery & TCP_RACK_STATIC_REO_WND || !prior_delivered) return;
+  const rack = tp.rack;
+  if (!rack || tp.sk_net.ipv4!.sysctl_tcp_recovery & TCP_RACK_STATIC_REO_WND || !prior_delivered) return;
   // Disregard a D-SACK if an RTT has not passed since reo_wnd was adjusted.
-  if (before(prior_delivered, tp.rack.last_delivered)) tp.rack.dsack_seen = 0;
-  if (tp.rack.dsack_seen) {
-    tp.rack.reo_wnd_steps = Math.min(0xff, tp.rack.reo_wnd_steps + 1);
-    tp.rack.dsack_seen = 0;
-    tp.rack.last_delivered = tp.delivered;
-    tp.rack.reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
-  } else if (!tp.rack.reo_wnd_persist) {
-    tp.rack.reo_wnd_steps = 1;
+  if (before(prior_delivered, rack.last_delivered)) rack.dsack_seen = 0;
+  if (rack.dsack_seen) {
+    rack.reo_wnd_steps = Math.min(0xff, rack.reo_wnd_steps + 1);
+    rack.dsack_seen = 0;
+    rack.last_delivered = tp.delivered;
+    rack.reo_wnd_persist = TCP_RACK_RECOVERY_THRESH;
+  } else if (!rack.reo_wnd_persist) {
+    rack.reo_wnd_steps = 1;
   }
 }
 
@@ -405,7 +410,7 @@ function tcp_undo_cwnd_reduction(tp: TcpSock, unmark_loss: boolean): void {
   tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
   tp.undo_marker = 0;
   // Force RACK to re-examine losses.
-  tp.rack.advanced = 1;
+  if (tp.rack) tp.rack.advanced = 1;
 }
 
 /** tcp_is_non_sack_preventing_reopen(): NewReno holds the state until data above high_seq is acked. */
@@ -423,7 +428,7 @@ function tcp_try_undo_recovery(tp: TcpSock): boolean {
     // Happy end! We did not retransmit anything or our original transmission succeeded.
     tcp_undo_cwnd_reduction(tp, false);
     NET_INC_STATS(tp.sk_net, tp.icsk_ca_state === TCP_CA_Loss ? MIB_TCPLOSSUNDO : MIB_TCPFULLUNDO);
-  } else if (tp.rack.reo_wnd_persist) {
+  } else if (tp.rack?.reo_wnd_persist) {
     tp.rack.reo_wnd_persist--;
   }
   if (tcp_is_non_sack_preventing_reopen(tp)) return true;
@@ -435,7 +440,8 @@ function tcp_try_undo_recovery(tp: TcpSock): boolean {
 /** tcp_try_undo_dsack(): every retransmission was D-SACKed: undo. */
 function tcp_try_undo_dsack(tp: TcpSock): boolean {
   if (tp.undo_marker && !tp.undo_retrans) {
-    tp.rack.reo_wnd_persist = Math.min(TCP_RACK_RECOVERY_THRESH, tp.rack.reo_wnd_persist + 1);
+    const rack = tcp_rack(tp);
+    rack.reo_wnd_persist = Math.min(TCP_RACK_RECOVERY_THRESH, rack.reo_wnd_persist + 1);
     tcp_undo_cwnd_reduction(tp, false);
     NET_INC_STATS(tp.sk_net, MIB_TCPDSACKUNDO);
     return true;

@@ -567,12 +567,12 @@ export class TcpSock extends InetSock {
   recv_sack_cache: Uint32Array | null = null;
   /** The receiver dropped data it had SACKed; set until that loss is repaired. */
   is_sack_reneg = 0;
-  /** RACK. */
-  rack = new TcpRack();
+  /** RACK's state, made when a segment is first (s)acknowledged on a SACK connection. */
+  rack: TcpRack | null = null;
   /** Transmissions of data so far (each skb's tx_order). */
   tx_order_next = 0;
-  /** Sent, not (s)acknowledged segments in the order of their last transmission. */
-  tsorted_sent_queue = new TsortedHead();
+  /** Sent, not (s)acknowledged segments in the order of their last transmission (made with the first). */
+  tsorted_sent_queue: TsortedHead | null = null;
   urg_data = 0;
   urg_seq = 0;
   snd_up = 0;
@@ -686,6 +686,11 @@ export function tcp_snd_cwnd(tp: TcpSock): number {
 export function tcp_packets_in_flight(tp: TcpSock): number {
   return tp.packets_out - (tp.sacked_out + tp.lost_out) + tp.retrans_out;
 }
+/** tp->rack, made on first use (an idle socket does without). */
+export function tcp_rack(tp: TcpSock): TcpRack {
+  return tp.rack ?? (tp.rack = new TcpRack());
+}
+
 /** tcp_is_sack() / tcp_is_reno(). */
 export function tcp_is_sack(tp: TcpSock): boolean {
   return tp.rx_opt.sack_ok !== 0;
