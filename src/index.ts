@@ -31,6 +31,18 @@ export {
   type EpollEvent,
 } from './sim/task.js';
 export { SyscallError } from './sim/errors.js';
+export { HostsTable, type HostsEntry } from './sim/hosts_table.js';
+export type {
+  NodeNet,
+  NetError,
+  LookupFn,
+  ConnectOpts,
+  TcpConnectOpts,
+  ServerOpts,
+  ListenOptions,
+  AddressInfo,
+} from './compat/node/net.js';
+export type { NodeDns, LookupOptions, LookupAddress, DnsError } from './compat/node/dns.js';
 export { IprouteError } from './sim/iproute.js';
 export type { PollFd } from './kernel/select.js';
 export * from './uapi/socket.js';

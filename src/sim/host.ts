@@ -35,6 +35,8 @@ import { ping, type PingOptions, type PingResult } from '../tools/ping.js';
 import { createDgram, type DgramModule } from '../compat/node/dgram.js';
 import { dhcpConfigure, type DhcpLease, type DhcpOptions } from './dhcp.js';
 import { pnp_seq_show } from '../net/ipv4/ipconfig.js';
+import { HostsTable } from './hosts_table.js';
+import { createDns, type NodeDns } from '../compat/node/dns.js';
 
 export interface SpawnOptions {
   uid?: number;
@@ -55,12 +57,16 @@ export class Host {
   readonly lo: NetDevice;
   /** Every task spawned on this host, in pid order (exited ones keep `exited` set). */
   readonly tasks: TaskStruct[] = [];
+  /** The names this host resolves: its world's table, or one knowing only this host. */
+  readonly hostsTable: HostsTable;
 
   constructor(
     readonly name: string,
     readonly clock: Clock,
     random: Prandom,
+    hostsTable?: HostsTable,
   ) {
+    this.hostsTable = hostsTable ?? new HostsTable(new Map([[name, this]]));
     this.kernel = new Kernel(name, clock, random);
     this.netns = new Net(this.kernel);
     this.kernel.init_net = this.netns;
@@ -83,17 +89,26 @@ export class Host {
     dev_open(this.lo);
   }
 
-  private nodeNet?: NodeNet;
-  private nodeDgram?: DgramModule;
+  private nodeNetModule?: NodeNet;
+  private nodeDgramModule?: DgramModule;
+  private nodeDnsModule?: NodeDns;
 
-  /** This host's `node:net`: servers and sockets over its TCP and AF_UNIX (made on first use). */
+  /**
+   * This host's `node:net` (`createServer`, `connect`, `Socket`, …), made on first use; its
+   * sockets are fds of one task. The kernel's network namespace is `netns`.
+   */
   get net(): NodeNet {
-    return (this.nodeNet ??= createNet(this));
+    return (this.nodeNetModule ??= createNet(this));
   }
 
   /** This host's `node:dgram`: UDP sockets with Node's API (made on first use). */
   get dgram(): DgramModule {
-    return (this.nodeDgram ??= createDgram(this));
+    return (this.nodeDgramModule ??= createDgram(this));
+  }
+
+  /** node:dns's `lookup` and `promises.lookup` over the world's hosts table. */
+  get dns(): NodeDns {
+    return (this.nodeDnsModule ??= createDns(this.hostsTable));
   }
 
   /** Start a process. */

@@ -12,6 +12,7 @@ import { Bridge, Link, createBridge, createLink, type LinkOptions } from './link
 import { Gateway, type GatewayOptions } from './gateway/gateway.js';
 import { TapBridge, type TapOptions } from './tap.js';
 import { PasstBridge, type PasstOptions } from './passt.js';
+import { HostsTable } from './hosts_table.js';
 
 export interface WorldOptions {
   /** Seed of every random choice in the world (default 1). */
@@ -46,6 +47,11 @@ export class World {
   readonly bridges = new Map<string, Bridge>();
   /** Gateways made by gateway(), by the name of their hidden host. */
   readonly gateways = new Map<string, Gateway>();
+  /**
+   * The world's /etc/hosts, read by every host's `dns.lookup` and `net.connect`: each host's
+   * name (its first IPv4 address outside 127/8), 'localhost', and what `hostsTable.set()` adds.
+   */
+  readonly hostsTable = new HostsTable(this.hosts);
 
   constructor(opts: WorldOptions = {}) {
     this.clock = opts.clock === 'real' ? new RealClock() : new VirtualClock();
@@ -55,7 +61,7 @@ export class World {
   /** Add a host: its own kernel (fd numbers, inodes, filesystem, sysctls, sockets). */
   addHost(name: string): Host {
     if (this.hosts.has(name)) throw new Error(`host ${name} exists`);
-    const h = new Host(name, this.clock, this.random.fork());
+    const h = new Host(name, this.clock, this.random.fork(), this.hostsTable);
     this.hosts.set(name, h);
     return h;
   }
@@ -75,7 +81,7 @@ export class World {
    */
   bridge(name: string, hosts: Host[] = [], opts?: LinkOptions): Bridge {
     if (this.hosts.has(name) || this.bridges.has(name)) throw new Error(`host ${name} exists`);
-    const br = createBridge(new Host(name, this.clock, this.random.fork()), hosts, opts);
+    const br = createBridge(new Host(name, this.clock, this.random.fork(), this.hostsTable), hosts, opts);
     this.bridges.set(name, br);
     return br;
   }

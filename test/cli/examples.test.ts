@@ -78,11 +78,13 @@ test('HTTP over a partition: timeouts while partitioned, replies before and afte
     log: string[];
     served: number;
   };
-  const kinds = r.log.map((l) =>
-    /reply \d+/.test(l) ? 'ok' : /timed out after 2 s/.test(l) ? 'timeout' : l,
-  );
-  assert.deepEqual(kinds, [...Array(5).fill('ok'), ...Array(4).fill('timeout'), ...Array(7).fill('ok')]);
-  assert.equal(r.served, 12);
+  const rows = r.log.map((l) => ({ t: Number(/^t=([\d.]+) s/.exec(l)?.[1]), ok: /reply \d+/.test(l), l }));
+  for (const row of rows) {
+    if (row.t < 5 || row.t >= 13) assert.ok(row.ok, `outside the partition: ${row.l}`);
+    else if (!row.ok) assert.match(row.l, /timed out after 2 s/);
+  }
+  assert.ok(rows.filter((x) => !x.ok).length >= 3, 'requests time out while partitioned');
+  assert.equal(r.served, rows.filter((x) => x.ok).length);
 });
 
 test('usernet run: a TypeScript script, usage errors, a stalled script', async () => {

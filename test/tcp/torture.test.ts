@@ -2,7 +2,8 @@
 // to 10 %), duplicate, reorder and corrupt frames. Every byte is checked by hash, every
 // connection must end with both sides closed and nothing left in either host's hash tables but
 // TIME_WAIT socks, which must then expire: 1,000 transfers of up to 8 MiB (about half a minute);
-// USERNET_TORTURE=quick runs 30 of up to 1 MiB instead.
+// USERNET_TORTURE=quick runs 30 of up to 1 MiB instead. The same seeds run again with Reno
+// (NewReno recovery) in place of CUBIC: both must pass, and the goodput of each is printed.
 
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,7 +48,7 @@ interface Outcome {
   virtualMs: number;
 }
 
-async function transfer(i: number, r: () => number): Promise<Outcome> {
+async function transfer(i: number, r: () => number, cc: string): Promise<Outcome> {
   // Mostly small, some large: with 1,000 transfers, about 70 are over 4 MiB.
   const size = (x: number): number => Math.floor(x ** (FULL ? 9 : 3) * MAX_SIZE);
   const up = size(r());
@@ -65,6 +66,7 @@ async function transfer(i: number, r: () => number): Promise<Outcome> {
   };
   const what = `transfer ${i}: ${up} up, ${down} down, ${JSON.stringify(opts)}`;
   const { w, a, b, ta, tb } = pair(1000 + i, opts);
+  for (const h of [a, b]) h.sysctl.writeText('net.ipv4.tcp_congestion_control', cc);
   const l = listenOn(tb, '10.0.0.2', 5001);
   const dataUp = pattern(up, 2 * i + 1);
   const dataDown = pattern(down, 2 * i + 2);
@@ -101,27 +103,38 @@ async function transfer(i: number, r: () => number): Promise<Outcome> {
   return { bytes: up + down, retrans, virtualMs };
 }
 
+async function torture(cc: string): Promise<{ bytes: number; virtualMs: number; retrans: number }> {
+  const r = rng(0x7c9f1e);
+  const t0 = performance.now();
+  let bytes = 0;
+  let retrans = 0;
+  let virtualMs = 0;
+  for (let i = 0; i < TRANSFERS; i++) {
+    const o = await transfer(i, r, cc);
+    haltWorlds();
+    bytes += o.bytes;
+    retrans += o.retrans;
+    virtualMs += o.virtualMs;
+  }
+  const real = (performance.now() - t0) / 1000;
+  console.log(
+    `tcp torture (${cc}): ${TRANSFERS} transfers, ${(bytes / 2 ** 20).toFixed(1)} MiB verified, ` +
+      `${(virtualMs / 1000).toFixed(1)} s virtual, ${real.toFixed(1)} s real, ${retrans} retransmissions, ` +
+      `goodput ${((bytes * 8) / (virtualMs / 1000) / 1e6).toFixed(2)} Mbit/s`,
+  );
+  assert.ok(retrans > 0, 'the faults did cause retransmissions');
+  return { bytes, virtualMs, retrans };
+}
+
 test(
-  `fault torture: ${TRANSFERS} seeded transfers up to ${MAX_SIZE >> 20} MiB over lossy, duplicating, reordering, corrupting links`,
-  { timeout: FULL ? 900_000 : 120_000 },
-  async () => {
-    const r = rng(0x7c9f1e);
-    const t0 = performance.now();
-    let bytes = 0;
-    let retrans = 0;
-    let virtualMs = 0;
-    for (let i = 0; i < TRANSFERS; i++) {
-      const o = await transfer(i, r);
-      haltWorlds();
-      bytes += o.bytes;
-      retrans += o.retrans;
-      virtualMs += o.virtualMs;
-    }
-    const real = (performance.now() - t0) / 1000;
-    console.log(
-      `tcp torture: ${TRANSFERS} transfers, ${(bytes / 2 ** 20).toFixed(1)} MiB verified, ` +
-        `${(virtualMs / 1000).toFixed(1)} s virtual, ${real.toFixed(1)} s real, ${retrans} retransmissions`,
-    );
-    assert.ok(retrans > 0, 'the faults did cause retransmissions');
+  `fault torture: ${TRANSFERS} seeded transfers up to ${MAX_SIZE >> 20} MiB over lossy, duplicating, reordering, corrupting links, with CUBIC and with Reno`,
+  { timeout: FULL ? 1_800_000 : 240_000 },
+  async (t) => {
+    const cubic = await torture('cubic');
+    const reno = await torture('reno');
+    assert.equal(cubic.bytes, reno.bytes, 'the same seeds, the same transfers');
+    const gp = (o: { bytes: number; virtualMs: number }): number =>
+      (o.bytes * 8) / (o.virtualMs / 1000) / 1e6;
+    t.diagnostic(`goodput: CUBIC ${gp(cubic).toFixed(2)} Mbit/s, Reno ${gp(reno).toFixed(2)} Mbit/s`);
   },
 );

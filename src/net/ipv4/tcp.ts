@@ -111,6 +111,7 @@ import {
   keepalive_probes,
   tcp_fin_time,
   tcp_rtx_and_write_queues_empty,
+  tsorted_init,
 } from './tcp_sock.js';
 import {
   inet_csk_accept,
@@ -230,6 +231,7 @@ export function tcp_write_queue_purge(sk: TcpSock): void {
   let skb: SkBuff | null;
   while ((skb = sk.sk_write_queue.dequeue())) tcp_sk_wmem_free_skb(sk, skb);
   while ((skb = sk.tcp_rtx_queue.dequeue())) tcp_sk_wmem_free_skb(sk, skb);
+  if (sk.tsorted_sent_queue) tsorted_init(sk.tsorted_sent_queue);
   sk.packets_out = 0;
   tcp_clear_retrans(sk);
 }
@@ -814,6 +816,8 @@ export function tcp_disconnect(sk: Sock, _flags: number): number {
   tp.window_clamp = 0;
   tp.delivered = 0;
   tp.delivered_ce = 0;
+  tp.rack = null;
+  tp.is_sack_reneg = 0;
   tp.icsk_ca_ops.release?.(tp);
   tp.icsk_ca_priv = null;
   tp.icsk_ca_initialized = 0;

@@ -54,6 +54,8 @@ const MIB_TCPHYSTARTDELAYCWND = linux_mib_index('TCPHystartDelayCwnd');
 /** CA_EVENT_TX_START: the first transmission after an idle period. */
 export const CA_EVENT_TX_START = 0;
 export const CA_EVENT_CWND_RESTART = 1;
+export const CA_EVENT_COMPLETE_CWR = 2;
+export const CA_EVENT_LOSS = 3;
 
 /** struct bictcp: CUBIC's per-connection state (inet_csk_ca). */
 export class Bictcp {

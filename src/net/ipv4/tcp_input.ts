@@ -70,14 +70,12 @@ import {
   TCP_URG_NOTYET,
   TCP_URG_VALID,
   TCP_NUM_SACKS,
-  TCP_INFINITE_SSTHRESH,
   TCP_HDR_MIN,
   TCP_MSS_DEFAULT,
   TCPCB_LOST,
   TCPCB_SACKED_RETRANS,
   TCPCB_SACKED_ACKED,
   TCPCB_RETRANS,
-  TCPCB_EVER_RETRANS,
   ICSK_ACK_PUSHED,
   ICSK_ACK_PUSHED2,
   ICSK_ACK_NOW,
@@ -102,6 +100,18 @@ import {
   FLAG_CA_ALERT,
   FLAG_FORWARD_PROGRESS,
   FLAG_ORIG_SACK_ACKED,
+  FLAG_DSACK_TLP,
+  FLAG_DSACKING_ACK,
+  FLAG_SACK_RENEGING,
+  FLAG_SET_XMIT_TIMER,
+  REXMIT_NONE,
+  REXMIT_NEW,
+  TCP_DSACK_SEEN,
+  TCP_NAGLE_OFF,
+  tcp_is_sack,
+  tcp_is_reno,
+  tcp_tsorted_del,
+  tcp_rack,
   after,
   before,
   between,
@@ -154,7 +164,20 @@ import {
   TCP_CHRONO_SNDBUF_LIMITED,
   tcp_schedule_loss_probe,
   tcp_rto_delta_us,
+  __tcp_push_pending_frames,
 } from './tcp_output.js';
+import {
+  recovery_rexmit,
+  tcp_fastretrans_alert,
+  tcp_rack_advance,
+  tcp_rack_update_reo_wnd,
+  tcp_remove_reno_sacks,
+  tcp_limit_reno_sacked,
+  tcp_init_cwnd_reduction,
+  tcp_end_cwnd_reduction,
+  tcp_cwnd_reduction,
+  tcp_try_keep_open,
+} from './tcp_recovery.js';
 import {
   tcp_set_state,
   tcp_done,
@@ -193,8 +216,15 @@ const MIB_TCPOFODROP = MIB('TCPOFODrop');
 const MIB_TCPOFOMERGE = MIB('TCPOFOMerge');
 const MIB_TCPDSACKOLDSENT = MIB('TCPDSACKOldSent');
 const MIB_TCPDSACKOFOSENT = MIB('TCPDSACKOfoSent');
-const MIB_TCPRENORECOVERY = MIB('TCPRenoRecovery');
-const MIB_TCPFASTRETRANS = MIB('TCPFastRetrans');
+const MIB_TCPSACKREORDER = MIB('TCPSACKReorder');
+const MIB_TCPTSREORDER = MIB('TCPTSReorder');
+const MIB_TCPDSACKRECV = MIB('TCPDSACKRecv');
+const MIB_TCPDSACKOFORECV = MIB('TCPDSACKOfoRecv');
+const MIB_TCPDSACKIGNOREDDUBIOUS = MIB('TCPDSACKIgnoredDubious');
+const MIB_TCPDSACKRECVSEGS = MIB('TCPDSACKRecvSegs');
+const MIB_TCPSACKDISCARD = MIB('TCPSACKDiscard');
+const MIB_TCPDSACKIGNOREDOLD = MIB('TCPDSACKIgnoredOld');
+const MIB_TCPDSACKIGNOREDNOUNDO = MIB('TCPDSACKIgnoredNoUndo');
 const MIB_TCPABORTONDATA = MIB('TCPAbortOnData');
 
 // ——— options —————————————————————————————————————————————————————————————————————
@@ -627,29 +657,46 @@ function tcp_set_rto(tp: TcpSock): void {
   tp.icsk_rto = Math.min(__tcp_set_rto(tp), TCP_RTO_MAX);
 }
 
-/** tcp_ack_update_rtt(): an RTT sample from the ACK's timing, or from the echoed timestamp. */
-function tcp_ack_update_rtt(tp: TcpSock, flag: number, seq_rtt_us: number): boolean {
+/**
+ * tcp_ack_update_rtt(): an RTT sample from the ACK's timing, else from the newest SACKed
+ * segment, else from the echoed timestamp. Karn's rule: never from retransmitted segments.
+ */
+function tcp_ack_update_rtt(
+  tp: TcpSock,
+  flag: number,
+  seq_rtt_us: number,
+  sack_rtt_us: number,
+  ca_rtt_us: number,
+): boolean {
+  if (seq_rtt_us < 0) seq_rtt_us = sack_rtt_us;
   if (seq_rtt_us < 0 && tp.rx_opt.saw_tstamp && tp.rx_opt.rcv_tsecr && flag & FLAG_ACKED) {
     let delta = (tcp_clock_ms(tp.sk_net) - tp.rx_opt.rcv_tsecr) >>> 0;
     if (delta < 0x7fffffff / 1000) {
       if (!delta) delta = 1;
-      seq_rtt_us = delta * 1000;
+      seq_rtt_us = ca_rtt_us = delta * 1000;
     }
   }
+  // rs->rtt_us: the RTT of the last (S)ACKed segment, for congestion control.
+  ack_rtt.rtt_us = ca_rtt_us;
   if (seq_rtt_us < 0) return false;
-  if (seq_rtt_us < tp.min_rtt_us) tp.min_rtt_us = Math.max(1, seq_rtt_us);
+  // tcp_update_rtt_min().
+  const min_sample = ca_rtt_us >= 0 ? ca_rtt_us : seq_rtt_us;
+  if (min_sample < tp.min_rtt_us) tp.min_rtt_us = Math.max(1, min_sample);
   tcp_rtt_estimator(tp, seq_rtt_us);
   tcp_set_rto(tp);
   tp.icsk_backoff = 0;
   return true;
 }
 
+/** The rate sample of the ACK being processed (struct rate_sample's fields used here). */
+const ack_rtt = { rtt_us: -1 };
+
 /** tcp_synack_rtt_meas(): the passive side's first RTT sample, from its SYN-ACK. */
 export function tcp_synack_rtt_meas(tp: TcpSock, req: { num_retrans: number; snt_synack: number }): void {
   let rtt_us = -1;
   // Only when the SYN-ACK was not retransmitted (Karn); else the timestamp echo may serve.
   if (req.num_retrans === 0 && req.snt_synack) rtt_us = tcp_clock_us(tp.sk_net) - req.snt_synack;
-  tcp_ack_update_rtt(tp, FLAG_SYN_ACKED, rtt_us);
+  tcp_ack_update_rtt(tp, FLAG_SYN_ACKED, rtt_us, -1, rtt_us);
 }
 
 /** tcp_rearm_rto(): the retransmit timer runs while data is in flight. */
@@ -676,12 +723,15 @@ function tcp_process_tlp_ack(tp: TcpSock, ack: number, flag: number): void {
   if (!tp.tlp_retrans) {
     // The probe was new data, now acknowledged.
     tp.tlp_high_seq = 0;
+  } else if (flag & FLAG_DSACK_TLP) {
+    // This D-SACK means the original and the probe both arrived: no loss.
+    tp.tlp_high_seq = 0;
   } else if (after(ack, tp.tlp_high_seq)) {
     // The ACK advances past the probe: there was a loss, so reduce cwnd.
     tcp_init_cwnd_reduction(tp);
     tcp_set_ca_state(tp, TCP_CA_CWR);
     tcp_end_cwnd_reduction(tp);
-    tcp_try_to_open(tp);
+    tcp_try_keep_open(tp);
     NET_INC_STATS(tp.sk_net, MIB_TCPLOSSPROBERECOVERY);
   } else if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DATA_SACKED))) {
     // A pure duplicate ACK: both the original and the probe arrived; no loss.
@@ -741,66 +791,104 @@ function tcp_ack_update_window(tp: TcpSock, skb: SkBuff, ack: number, ack_seq: n
   return flag;
 }
 
-/** tcp_clean_rtx_queue(): free what the ACK covers; returns FLAG_* and sets the RTT sample. */
+/** tcp_skb_spurious_retrans(): the ACK echoes a timestamp older than the retransmission. */
+function tcp_skb_spurious_retrans(tp: TcpSock, skb: SkBuff): boolean {
+  const scb = TCP_SKB_CB(skb);
+  return (scb.sacked & TCPCB_RETRANS) !== 0 && tcp_tsopt_ecr_before(tp, tcp_skb_timestamp_ms(scb.tcp_tstamp));
+}
+
+/**
+ * tcp_clean_rtx_queue(): free what the ACK covers and update the scoreboard's counters; a hole
+ * filled by a segment that was never retransmitted is reordering. Returns FLAG_*.
+ */
 function tcp_clean_rtx_queue(
   tp: TcpSock,
+  prior_fack: number,
   prior_snd_una: number,
-  out: { rtt_us: number; acked: number },
+  st: TcpSacktagState,
 ): number {
   let flag = 0;
   let first_ackt = 0;
   let last_ackt = 0;
   let pkts_acked = 0;
+  const prior_sacked = tp.sacked_out;
+  let reord = tp.snd_nxt; // lowest acked un-retransmitted, un-SACKed sequence
+  let seq_rtt_us = -1;
+  let sack_rtt_us = -1;
+  let ca_rtt_us = -1;
   const now_us = tcp_clock_us(tp.sk_net);
   tp.tcp_mstamp = now_us;
+  const sack = tcp_is_sack(tp);
   let skb: SkBuff | null;
   while ((skb = tcp_rtx_queue_head(tp))) {
     const scb = TCP_SKB_CB(skb);
     const sacked = scb.sacked;
-    let acked_pcount: number;
-    if (after(scb.end_seq, tp.snd_una)) {
-      // Partially acknowledged: trim what was acked so a retransmission starts at snd_una.
-      if (tcp_skb_pcount(skb) === 1 || !after(tp.snd_una, scb.seq)) break;
-      acked_pcount = 0;
-      break;
-    } else acked_pcount = tcp_skb_pcount(skb);
+    // A partially acknowledged segment stays whole; a retransmission starts at snd_una.
+    if (after(scb.end_seq, tp.snd_una)) break;
+    const acked_pcount = tcp_skb_pcount(skb);
     if (sacked & TCPCB_RETRANS) {
       if (sacked & TCPCB_SACKED_RETRANS) tp.retrans_out -= acked_pcount;
       flag |= FLAG_RETRANS_DATA_ACKED;
     } else if (!(sacked & TCPCB_SACKED_ACKED)) {
-      if (scb.tcp_tstamp) {
-        last_ackt = scb.tcp_tstamp;
-        if (!first_ackt) first_ackt = last_ackt;
-      }
-      if (!(sacked & TCPCB_SACKED_ACKED)) flag |= FLAG_ORIG_SACK_ACKED;
+      last_ackt = scb.tcp_tstamp;
+      if (!first_ackt) first_ackt = last_ackt;
+      if (before(scb.seq, reord)) reord = scb.seq;
+      if (!after(scb.end_seq, tp.high_seq)) flag |= FLAG_ORIG_SACK_ACKED;
+    }
+    if (sacked & TCPCB_SACKED_ACKED) tp.sacked_out -= acked_pcount;
+    else if (sack) {
+      tp.delivered += acked_pcount;
+      if (!tcp_skb_spurious_retrans(tp, skb))
+        tcp_rack_advance(tp, sacked, scb.end_seq, scb.tcp_tstamp, scb.tx_order);
     }
     if (sacked & TCPCB_LOST) tp.lost_out -= acked_pcount;
     tp.packets_out -= acked_pcount;
     pkts_acked += acked_pcount;
+    tcp_rate_skb_delivered(st, skb);
     if (!(scb.tcp_flags & TCPHDR_SYN)) flag |= FLAG_DATA_ACKED;
     else {
       flag |= FLAG_SYN_ACKED;
       tp.retrans_stamp = 0;
     }
     tp.tcp_rtx_queue.unlink(skb);
+    tcp_tsorted_del(skb);
     tcp_sk_wmem_free_skb(tp, skb);
     tp.queue_shrunk = true;
   }
+  skb = tcp_rtx_queue_head(tp);
+  if (!skb) tcp_chrono_stop(tp, TCP_CHRONO_BUSY);
   if (between(tp.snd_up, prior_snd_una, tp.snd_una)) tp.snd_up = tp.snd_una;
-  if (!tcp_rtx_queue_head(tp)) tcp_chrono_stop(tp, TCP_CHRONO_BUSY);
-  if (flag & FLAG_ACKED) flag |= FLAG_SET_XMIT_TIMER_LOCAL;
-  out.rtt_us = first_ackt ? now_us - first_ackt : -1;
-  // The RTT of the last segment acknowledged: what congestion control samples (ca_rtt_us).
-  const ca_rtt_us = last_ackt ? now_us - last_ackt : -1;
-  out.acked = pkts_acked;
-  if (pkts_acked && tp.icsk_ca_ops.pkts_acked)
-    tp.icsk_ca_ops.pkts_acked(tp, pkts_acked, flag & FLAG_RETRANS_DATA_ACKED ? -1 : ca_rtt_us);
-  // Reno: an ACK of new data fills the hole the duplicate ACKs were counting around.
-  if (pkts_acked) tcp_remove_reno_sacks(tp, pkts_acked);
-  tp.delivered += pkts_acked;
+  // The receiver reneged: what it SACKed is at the head, and was not acknowledged.
+  if (skb && TCP_SKB_CB(skb).sacked & TCPCB_SACKED_ACKED) flag |= FLAG_SACK_RENEGING;
+  if (first_ackt && !(flag & FLAG_RETRANS_DATA_ACKED)) {
+    seq_rtt_us = now_us - first_ackt;
+    ca_rtt_us = now_us - last_ackt;
+  }
+  if (st.first_sackt) {
+    sack_rtt_us = now_us - st.first_sackt;
+    ca_rtt_us = now_us - st.last_sackt;
+  }
+  const rtt_update = tcp_ack_update_rtt(tp, flag, seq_rtt_us, sack_rtt_us, ca_rtt_us);
+  if (flag & FLAG_ACKED) {
+    flag |= FLAG_SET_XMIT_TIMER;
+    if (!sack) {
+      tcp_remove_reno_sacks(tp, pkts_acked);
+      // Without SACK, progress over a retransmitted segment cannot prove the original arrived.
+      if (flag & FLAG_RETRANS_DATA_ACKED) flag &= ~FLAG_ORIG_SACK_ACKED;
+    } else if (before(reord, prior_fack)) {
+      // A hole that was never retransmitted got filled: reordering.
+      tcp_check_sack_reordering(tp, reord, 0);
+    }
+  } else if (skb && rtt_update && sack_rtt_us >= 0 && sack_rtt_us > now_us - TCP_SKB_CB(skb).tcp_tstamp) {
+    // Do not re-arm the RTO when the SACK RTT is measured from data sent after the head was last
+    // (re)transmitted: the timeout could keep being pushed back in loss recovery.
+    flag |= FLAG_SET_XMIT_TIMER;
+  }
+  if (tp.icsk_ca_ops.pkts_acked && (pkts_acked || ack_rtt.rtt_us >= 0))
+    tp.icsk_ca_ops.pkts_acked(tp, pkts_acked, ack_rtt.rtt_us);
+  void prior_sacked;
   return flag;
 }
-const FLAG_SET_XMIT_TIMER_LOCAL = 0x1000;
 
 /** tcp_ack_probe(): the zero-window probe timer, re-armed or stopped after an ACK. */
 function tcp_ack_probe(tp: TcpSock): void {
@@ -812,201 +900,6 @@ function tcp_ack_probe(tp: TcpSock): void {
     inet_csk_clear_xmit_timer(tp, ICSK_TIME_PROBE0);
   } else {
     tcp_reset_xmit_timer(tp, ICSK_TIME_PROBE0, tcp_probe0_when(tp, TCP_RTO_MAX));
-  }
-}
-
-// ——— NewReno recovery ———————————————————————————————————————————————————————————————
-
-/** tcp_limit_reno_sacked(). */
-function tcp_limit_reno_sacked(tp: TcpSock): void {
-  let holes = Math.max(tp.lost_out, 1);
-  holes = Math.min(holes, tp.packets_out);
-  if (tp.sacked_out + holes > tp.packets_out) tp.sacked_out = Math.max(0, tp.packets_out - holes);
-}
-
-/** tcp_add_reno_sack(): a duplicate ACK counts as one segment received beyond the hole. */
-function tcp_add_reno_sack(tp: TcpSock, num_dupack: number): void {
-  if (num_dupack) {
-    const prior = tp.sacked_out;
-    tp.sacked_out += num_dupack;
-    tcp_limit_reno_sacked(tp);
-    const delivered = tp.sacked_out - prior;
-    if (delivered > 0) tp.delivered += delivered;
-  }
-}
-
-/** tcp_remove_reno_sacks(). */
-function tcp_remove_reno_sacks(tp: TcpSock, acked: number): void {
-  if (acked > 0) {
-    tp.delivered += Math.max(acked - tp.sacked_out, 1) - acked;
-    if (acked - 1 >= tp.sacked_out) tp.sacked_out = 0;
-    else tp.sacked_out -= acked - 1;
-  }
-  tcp_limit_reno_sacked(tp);
-}
-
-/** tcp_init_undo(). */
-function tcp_init_undo(tp: TcpSock): void {
-  tp.undo_marker = tp.snd_una;
-  tp.undo_retrans = tp.retrans_out ? tp.retrans_out : -1;
-}
-
-/** tcp_init_cwnd_reduction(). */
-function tcp_init_cwnd_reduction(tp: TcpSock): void {
-  tp.high_seq = tp.snd_nxt;
-  tp.tlp_high_seq = 0;
-  tp.snd_cwnd_cnt = 0;
-  tp.prior_cwnd = tp.snd_cwnd;
-  tp.prr_delivered = 0;
-  tp.prr_out = 0;
-  tp.snd_ssthresh = tp.icsk_ca_ops.ssthresh(tp);
-}
-
-/** tcp_cwnd_reduction(): Proportional Rate Reduction (RFC 6937). */
-function tcp_cwnd_reduction(tp: TcpSock, newly_acked_sacked: number, newly_lost: number, flag: number): void {
-  if (newly_acked_sacked <= 0 || !tp.prior_cwnd) return;
-  tp.prr_delivered += newly_acked_sacked;
-  const delta = tp.snd_ssthresh - tcp_packets_in_flight(tp);
-  let sndcnt: number;
-  if (delta < 0) {
-    const dividend = tp.snd_ssthresh * tp.prr_delivered + tp.prior_cwnd - 1;
-    sndcnt = Math.floor(dividend / tp.prior_cwnd) - tp.prr_out;
-  } else {
-    sndcnt = Math.max(tp.prr_delivered - tp.prr_out, newly_acked_sacked);
-    if (flag & FLAG_SND_UNA_ADVANCED && !newly_lost) sndcnt++;
-    sndcnt = Math.min(delta, sndcnt);
-  }
-  // Force a fast retransmit upon entering fast recovery.
-  sndcnt = Math.max(sndcnt, tp.prr_out ? 0 : 1);
-  tp.snd_cwnd = tcp_packets_in_flight(tp) + sndcnt;
-}
-
-/** tcp_end_cwnd_reduction(). */
-function tcp_end_cwnd_reduction(tp: TcpSock): void {
-  if (tp.snd_ssthresh < TCP_INFINITE_SSTHRESH && (tp.icsk_ca_state === TCP_CA_CWR || tp.undo_marker)) {
-    tp.snd_cwnd = tp.snd_ssthresh;
-    tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
-  }
-}
-
-/** tcp_mark_head_lost(): the first segment not yet marked is lost (NewReno's one hole). */
-function tcp_mark_head_lost(tp: TcpSock): void {
-  const skb = tcp_rtx_queue_head(tp);
-  if (!skb) return;
-  const cb = TCP_SKB_CB(skb);
-  if (!(cb.sacked & (TCPCB_LOST | TCPCB_SACKED_ACKED))) {
-    cb.sacked |= TCPCB_LOST;
-    tp.lost_out += tcp_skb_pcount(skb);
-  }
-}
-
-/** tcp_enter_recovery(). */
-function tcp_enter_recovery(tp: TcpSock): void {
-  NET_INC_STATS(tp.sk_net, MIB_TCPRENORECOVERY);
-  tp.prior_ssthresh = 0;
-  tcp_init_undo(tp);
-  if (tp.icsk_ca_state < TCP_CA_CWR) tcp_init_cwnd_reduction(tp);
-  tcp_set_ca_state(tp, TCP_CA_Recovery);
-}
-
-/** tcp_any_retrans_done(). */
-function tcp_any_retrans_done(tp: TcpSock): boolean {
-  if (tp.retrans_out) return true;
-  const skb = tcp_rtx_queue_head(tp);
-  return skb !== null && (TCP_SKB_CB(skb).sacked & TCPCB_EVER_RETRANS) !== 0;
-}
-
-/** tcp_try_keep_open() / tcp_try_to_open(): Open, or Disorder while anything is out of order. */
-function tcp_try_to_open(tp: TcpSock): void {
-  if (!tcp_any_retrans_done(tp)) tp.retrans_stamp = 0;
-  if (tp.icsk_ca_state === TCP_CA_CWR) return;
-  const state = tp.sacked_out + tp.lost_out || tcp_any_retrans_done(tp) ? TCP_CA_Disorder : TCP_CA_Open;
-  if (tp.icsk_ca_state !== state) {
-    tcp_set_ca_state(tp, state);
-    tp.high_seq = tp.snd_nxt;
-  }
-}
-
-/**
- * tcp_try_undo_recovery() without undo (that needs SACK/timestamps, part of the loss-recovery
- * work): NewReno holds the state until something above high_seq is acknowledged.
- */
-function tcp_try_undo_recovery(tp: TcpSock): boolean {
-  if (tp.snd_una === tp.high_seq) {
-    if (!tcp_any_retrans_done(tp)) tp.retrans_stamp = 0;
-    return true;
-  }
-  tcp_set_ca_state(tp, TCP_CA_Open);
-  return false;
-}
-
-/** tcp_newreno_mark_lost(): with dupthresh duplicate ACKs, or a partial ACK, the head is lost. */
-function tcp_newreno_mark_lost(tp: TcpSock, snd_una_advanced: boolean): void {
-  const state = tp.icsk_ca_state;
-  if (
-    (state < TCP_CA_Recovery && tp.sacked_out >= tp.reordering) ||
-    (state === TCP_CA_Recovery && snd_una_advanced)
-  )
-    tcp_mark_head_lost(tp);
-}
-
-/** tcp_time_to_recover(): the loss is proven (a segment is marked lost). */
-function tcp_time_to_recover(tp: TcpSock): boolean {
-  return tp.lost_out !== 0;
-}
-
-/**
- * tcp_fastretrans_alert() for NewReno (RFC 6582): duplicate ACKs count as segments received
- * beyond a hole; at the dupthresh the head is lost and retransmitted (Recovery, with PRR); a
- * partial ACK marks the next hole lost; the state ends once high_seq is passed. Returns true
- * when lost segments should be retransmitted now.
- */
-function tcp_fastretrans_alert(tp: TcpSock, num_dupack: number, flag: number): boolean {
-  const snd_una_adv = (flag & FLAG_SND_UNA_ADVANCED) !== 0;
-  if (!tp.packets_out && tp.sacked_out) tp.sacked_out = 0;
-  // E. Check state exit conditions: the state ends when high_seq is acknowledged.
-  if (tp.icsk_ca_state === TCP_CA_Open) {
-    if (!tp.retrans_out) tp.retrans_stamp = 0;
-  } else if (!before(tp.snd_una, tp.high_seq)) {
-    if (tp.icsk_ca_state === TCP_CA_CWR) {
-      if (tp.snd_una !== tp.high_seq) {
-        tcp_end_cwnd_reduction(tp);
-        tcp_set_ca_state(tp, TCP_CA_Open);
-      }
-    } else if (tp.icsk_ca_state === TCP_CA_Recovery) {
-      tp.sacked_out = 0;
-      if (tcp_try_undo_recovery(tp)) return false;
-      tcp_end_cwnd_reduction(tp);
-    }
-  }
-  // F. Process state.
-  switch (tp.icsk_ca_state) {
-    case TCP_CA_Recovery:
-      if (!snd_una_adv) tcp_add_reno_sack(tp, num_dupack);
-      tcp_newreno_mark_lost(tp, snd_una_adv);
-      return true;
-    case TCP_CA_Loss: {
-      if (!before(tp.snd_una, tp.high_seq)) {
-        tcp_try_undo_recovery(tp);
-        return false;
-      }
-      if (after(tp.snd_nxt, tp.high_seq) && num_dupack) tcp_add_reno_sack(tp, num_dupack);
-      else if (snd_una_adv) tp.sacked_out = 0;
-      return true;
-    }
-    default: {
-      if (snd_una_adv) tp.sacked_out = 0;
-      tcp_add_reno_sack(tp, num_dupack);
-      tcp_newreno_mark_lost(tp, snd_una_adv);
-      if (!tcp_time_to_recover(tp)) {
-        tcp_try_to_open(tp);
-        return false;
-      }
-      // Otherwise enter Recovery: fast retransmit.
-      tcp_enter_recovery(tp);
-      NET_INC_STATS(tp.sk_net, MIB_TCPFASTRETRANS);
-      return true;
-    }
   }
 }
 
@@ -1031,7 +924,7 @@ export function tcp_simple_retransmit(tp: TcpSock): void {
     }
   }
   if (!tp.lost_out) return;
-  tcp_limit_reno_sacked(tp);
+  if (tcp_is_reno(tp)) tcp_limit_reno_sacked(tp);
   if (tp.icsk_ca_state !== TCP_CA_Loss) {
     tp.high_seq = tp.snd_nxt;
     tp.prior_ssthresh = 0;
@@ -1052,19 +945,32 @@ function tcp_may_raise_cwnd(tp: TcpSock, flag: number): boolean {
   return (flag & FLAG_DATA_ACKED) !== 0;
 }
 
-/** tcp_cong_control(). */
-function tcp_cong_control(tp: TcpSock, ack: number, acked_sacked: number, flag: number): void {
-  if (tp.icsk_ca_state >= TCP_CA_CWR) {
-    if (tp.icsk_ca_state !== TCP_CA_Loss) tcp_cwnd_reduction(tp, acked_sacked, 0, flag);
-    else if (tcp_may_raise_cwnd(tp, flag)) tp.icsk_ca_ops.cong_avoid(tp, ack, acked_sacked);
+/** tcp_cong_control(): PRR while the window is being reduced, else the congestion control. */
+function tcp_cong_control(
+  tp: TcpSock,
+  ack: number,
+  acked_sacked: number,
+  losses: number,
+  flag: number,
+): void {
+  if (tp.icsk_ca_state === TCP_CA_CWR || tp.icsk_ca_state === TCP_CA_Recovery) {
+    tcp_cwnd_reduction(tp, acked_sacked, losses, flag);
   } else if (tcp_may_raise_cwnd(tp, flag)) {
     tp.icsk_ca_ops.cong_avoid(tp, ack, acked_sacked);
   }
   tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
 }
 
-/** tcp_clean_rtx_queue()'s results, reused call after call. */
-const clean_out = { rtt_us: -1, acked: 0 };
+/** tcp_xmit_recovery(): send what recovery decided — new data first for F-RTO, else lost ones. */
+function tcp_xmit_recovery(tp: TcpSock, rexmit: number): void {
+  if (rexmit === REXMIT_NONE || tp.sk_state === TCP_SYN_SENT) return;
+  if (rexmit === REXMIT_NEW) {
+    __tcp_push_pending_frames(tp, tcp_current_mss(tp), TCP_NAGLE_OFF);
+    if (after(tp.snd_nxt, tp.high_seq)) return;
+    tp.frto = 0;
+  }
+  tcp_xmit_retransmit_queue(tp);
+}
 
 /**
  * tcp_ack(): process the ACK of a segment. Returns 1 (processed), 0 (old ACK, ignored) or -1
@@ -1072,10 +978,14 @@ const clean_out = { rtt_us: -1, acked: 0 };
  */
 export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
   const cb = TCP_SKB_CB(skb);
+  const st = tcp_sacktag_state_init();
   const prior_snd_una = tp.snd_una;
   const ack_seq = cb.seq;
   const ack = cb.ack_seq;
   const prior_packets = tp.packets_out;
+  const prior_delivered = tp.delivered;
+  const lost = tp.lost;
+  const has_sacks = tp.rx_opt.rcv_num_sacks > 0;
   let num_dupack = 0;
   if (before(ack, prior_snd_una)) {
     // RFC 5961 §5.2: an ACK older than anything we could have sent gets a challenge ACK.
@@ -1083,6 +993,13 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     if (before(ack, (prior_snd_una - max_window) >>> 0)) {
       if (!(flag & FLAG_NO_CHALLENGE_ACK)) tcp_send_challenge_ack(tp);
       return -1;
+    }
+    // old_ack: SACK information may still be new; a D-SACK may allow an undo.
+    if (has_sacks) {
+      flag |= tcp_sacktag_write_queue(tp, ack, prior_snd_una, st);
+      flag = tcp_fastretrans_alert(tp, prior_snd_una, num_dupack, flag);
+      tcp_newly_delivered(tp, prior_delivered);
+      tcp_xmit_recovery(tp, recovery_rexmit.rexmit);
     }
     return 0;
   }
@@ -1095,6 +1012,7 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     flag |= FLAG_SND_UNA_ADVANCED;
     tp.icsk_retransmits = 0;
   }
+  const prior_fack = tcp_is_sack(tp) ? tcp_highest_sack_seq(tp) : tp.snd_una;
   if (flag & FLAG_UPDATE_TS_RECENT) tcp_replace_ts_recent(tp, cb.seq);
   if ((flag & (FLAG_SLOWPATH | FLAG_SND_UNA_ADVANCED)) === FLAG_SND_UNA_ADVANCED) {
     tp.snd_wl1 = ack_seq;
@@ -1105,37 +1023,440 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     if (ack_seq !== cb.end_seq) flag |= FLAG_DATA;
     else NET_INC_STATS(tp.sk_net, MIB_TCPPUREACKS);
     flag |= tcp_ack_update_window(tp, skb, ack, ack_seq);
+    if (has_sacks) flag |= tcp_sacktag_write_queue(tp, ack, prior_snd_una, st);
+    // tcp_count_delivered(): segments SACKed (or D-SACKed) by this ACK were delivered.
+    if (st.sack_delivered) tp.delivered += st.sack_delivered;
   }
   tp.sk_err_soft = 0;
   tp.icsk_probes_out = 0;
   tp.rcv_tstamp = tcp_jiffies32(tp.sk_net);
+  let rexmit = REXMIT_NONE;
   if (!prior_packets) {
+    // no_queue: if data was D-SACKed, see if a reduction can be undone.
+    if (flag & FLAG_DSACKING_ACK) {
+      flag = tcp_fastretrans_alert(tp, prior_snd_una, num_dupack, flag);
+      tcp_newly_delivered(tp, prior_delivered);
+    }
     tcp_ack_probe(tp);
     if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
     return 1;
   }
-  const out = clean_out;
-  out.rtt_us = -1;
-  out.acked = 0;
-  const prior_delivered = tp.delivered;
-  flag |= tcp_clean_rtx_queue(tp, prior_snd_una, out);
-  if (flag & FLAG_ACKED) {
-    // Karn: no sample from retransmitted segments (the timestamp echo may still give one).
-    tcp_ack_update_rtt(tp, flag, flag & FLAG_RETRANS_DATA_ACKED ? -1 : out.rtt_us);
-  }
-  let rexmit = false;
-  if (tcp_ack_is_dubious(tp, flag)) {
-    if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP))) num_dupack = 1;
-    rexmit = tcp_fastretrans_alert(tp, num_dupack, flag);
-  }
+  ack_rtt.rtt_us = -1;
+  flag |= tcp_clean_rtx_queue(tp, prior_fack, prior_snd_una, st);
+  tcp_rack_update_reo_wnd(tp, st.prior_delivered);
   if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
-  if (flag & FLAG_ACKED) tcp_set_xmit_timer(tp);
-  const delivered = tp.delivered - prior_delivered;
-  // tcp_newly_delivered().
-  if (delivered > 0) NET_ADD_STATS(tp.sk_net, MIB_TCPDELIVERED, delivered);
-  tcp_cong_control(tp, ack, delivered, flag);
-  if (rexmit) tcp_xmit_retransmit_queue(tp);
+  if (tcp_ack_is_dubious(tp, flag)) {
+    if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK))) num_dupack = 1;
+    flag = tcp_fastretrans_alert(tp, prior_snd_una, num_dupack, flag);
+    rexmit = recovery_rexmit.rexmit;
+  }
+  // If needed, reset the TLP/RTO timer when RACK did not set one.
+  if (flag & FLAG_SET_XMIT_TIMER) tcp_set_xmit_timer(tp);
+  const delivered = tcp_newly_delivered(tp, prior_delivered);
+  tcp_cong_control(tp, ack, delivered, tp.lost - lost, flag);
+  tcp_xmit_recovery(tp, rexmit);
   return 1;
+}
+
+/** tcp_newly_delivered(): segments this ACK delivered (counted in TCPDelivered). */
+function tcp_newly_delivered(tp: TcpSock, prior_delivered: number): number {
+  const delivered = tp.delivered - prior_delivered;
+  if (delivered > 0) NET_ADD_STATS(tp.sk_net, MIB_TCPDELIVERED, delivered);
+  return delivered;
+}
+
+// ——— the SACK scoreboard ————————————————————————————————————————————————————————————
+
+/** struct tcp_sacktag_state (with the rate sample's prior_delivered). */
+export class TcpSacktagState {
+  flag = 0;
+  /** The lowest sequence newly SACKed or acked below the highest SACK: reordering evidence. */
+  reord = 0;
+  /** Send times of the first and last segments newly SACKed that were never retransmitted. */
+  first_sackt = 0;
+  last_sackt = 0;
+  /** Segments newly SACKed or D-SACKed. */
+  sack_delivered = 0;
+  /** tp->delivered when the most recently sent of the segments delivered now was sent. */
+  prior_delivered = 0;
+}
+/** One state for the ACK being processed (ACKs are processed one at a time). */
+const sacktag_state = new TcpSacktagState();
+
+/** Reset the state for a new ACK. */
+function tcp_sacktag_state_init(): TcpSacktagState {
+  const st = sacktag_state;
+  st.flag = st.reord = st.first_sackt = st.last_sackt = st.sack_delivered = st.prior_delivered = 0;
+  return st;
+}
+
+/** The valid SACK blocks of the ACK, in sequence order (sp[]). */
+const sp_start = new Uint32Array(TCP_NUM_SACKS);
+const sp_end = new Uint32Array(TCP_NUM_SACKS);
+
+/** tcp_highest_sack_seq(). */
+export function tcp_highest_sack_seq(tp: TcpSock): number {
+  if (!tp.sacked_out) return tp.snd_una;
+  return tp.highest_sack_seq;
+}
+
+/** tcp_highest_sack(): the segment after the highest SACKed one, or null when not known. */
+function tcp_highest_sack(tp: TcpSock): SkBuff | null {
+  const skb = tp.highest_sack;
+  if (skb && skb.list === tp.tcp_rtx_queue && TCP_SKB_CB(skb).seq === tp.highest_sack_seq) return skb;
+  return null;
+}
+
+/** tcp_sacktag_skip(): forward to the first segment that ends after `skip_to_seq`. */
+function tcp_sacktag_skip(skb: SkBuff | null, skip_to_seq: number): SkBuff | null {
+  if (skb && after(TCP_SKB_CB(skb).seq, skip_to_seq)) return skb;
+  while (skb && !after(TCP_SKB_CB(skb).end_seq, skip_to_seq)) skb = skb.next;
+  return skb;
+}
+
+/** tcp_rate_skb_delivered(), for the one field read here. */
+function tcp_rate_skb_delivered(st: TcpSacktagState, skb: SkBuff): void {
+  const d = TCP_SKB_CB(skb).tx_delivered;
+  if (d > st.prior_delivered) st.prior_delivered = d;
+}
+
+/** tcp_tsopt_ecr_before(): the echoed timestamp is older than `when` (ms). */
+export function tcp_tsopt_ecr_before(tp: TcpSock, when: number): boolean {
+  return tp.rx_opt.saw_tstamp !== 0 && tp.rx_opt.rcv_tsecr !== 0 && before(tp.rx_opt.rcv_tsecr, when);
+}
+/** The timestamp clock (ms) of a µs send time (tcp_skb_timestamp_ts). */
+export function tcp_skb_timestamp_ms(us: number): number {
+  return Math.floor((us - 1) / 1000) + 1;
+}
+
+/**
+ * tcp_check_sack_reordering(): `low_seq` was delivered although later data had been SACKed; the
+ * distance to the highest SACK, in segments, is the reordering degree.
+ */
+export function tcp_check_sack_reordering(tp: TcpSock, low_seq: number, ts: number): void {
+  const mss = tp.mss_cache;
+  const fack = tcp_highest_sack_seq(tp);
+  if (!before(low_seq, fack)) return;
+  const metric = (fack - low_seq) >>> 0;
+  if (metric > tp.reordering * mss && mss)
+    tp.reordering = Math.min(Math.floor((metric + mss - 1) / mss), tp.sk_net.ipv4!.sysctl_tcp_max_reordering);
+  // This exciting event is worth to be remembered.
+  tp.reord_seen++;
+  NET_INC_STATS(tp.sk_net, ts ? MIB_TCPTSREORDER : MIB_TCPSACKREORDER);
+}
+
+/** tcp_dsack_seen(): count a D-SACK; returns the segments it covers, 0 if it is dubious. */
+function tcp_dsack_seen(tp: TcpSock, start_seq: number, end_seq: number, st: TcpSacktagState): number {
+  if (!before(start_seq, end_seq)) return 0;
+  const seq_len = (end_seq - start_seq) >>> 0;
+  // Dubious D-SACK: larger than the largest window ever advertised.
+  if (seq_len > tp.max_window) return 0;
+  let dup_segs = 1;
+  if (seq_len > tp.mss_cache) dup_segs = Math.ceil(seq_len / tp.mss_cache);
+  else if (tp.tlp_high_seq && tp.tlp_high_seq === end_seq) st.flag |= FLAG_DSACK_TLP;
+  tp.dsack_dups += dup_segs;
+  // Skip the D-SACK if more duplicates are reported than were retransmitted.
+  if (tp.dsack_dups > tp.total_retrans) return 0;
+  tp.rx_opt.sack_ok |= TCP_DSACK_SEEN;
+  // RACK widens its window on D-SACKs after reordering was seen, unless they answer a probe.
+  if (tp.reord_seen && !(st.flag & FLAG_DSACK_TLP)) tcp_rack(tp).dsack_seen = 1;
+  st.flag |= FLAG_DSACKING_ACK;
+  // A spurious retransmission is delivered.
+  st.sack_delivered += dup_segs;
+  return dup_segs;
+}
+
+/**
+ * tcp_check_dsack() (RFC 2883): the first block is a D-SACK if it lies below the ACK, or inside
+ * the second block.
+ */
+function tcp_check_dsack(
+  tp: TcpSock,
+  ack: number,
+  num_sacks: number,
+  prior_snd_una: number,
+  st: TcpSacktagState,
+): boolean {
+  const start_seq_0 = rcv_sack_blocks[0];
+  const end_seq_0 = rcv_sack_blocks[1];
+  if (before(start_seq_0, ack)) NET_INC_STATS(tp.sk_net, MIB_TCPDSACKRECV);
+  else if (num_sacks > 1) {
+    const start_seq_1 = rcv_sack_blocks[2];
+    const end_seq_1 = rcv_sack_blocks[3];
+    if (after(end_seq_0, end_seq_1) || before(start_seq_0, start_seq_1)) return false;
+    NET_INC_STATS(tp.sk_net, MIB_TCPDSACKOFORECV);
+  } else return false;
+  const dup_segs = tcp_dsack_seen(tp, start_seq_0, end_seq_0, st);
+  if (!dup_segs) {
+    NET_INC_STATS(tp.sk_net, MIB_TCPDSACKIGNOREDDUBIOUS);
+    return false;
+  }
+  NET_ADD_STATS(tp.sk_net, MIB_TCPDSACKRECVSEGS, dup_segs);
+  // D-SACK for already forgotten data: count it against the retransmissions to undo.
+  if (
+    tp.undo_marker &&
+    tp.undo_retrans > 0 &&
+    !after(end_seq_0, prior_snd_una) &&
+    after(end_seq_0, tp.undo_marker)
+  )
+    tp.undo_retrans = Math.max(0, tp.undo_retrans - dup_segs);
+  return true;
+}
+
+/** tcp_is_sackblock_valid(): a block inside what was sent (a D-SACK may lie below snd_una). */
+function tcp_is_sackblock_valid(tp: TcpSock, is_dsack: boolean, start_seq: number, end_seq: number): boolean {
+  // Too far in future, or reversed (interpretation is ambiguous).
+  if (after(end_seq, tp.snd_nxt) || !before(start_seq, end_seq)) return false;
+  // Nasty start_seq wrap-around check.
+  if (!before(start_seq, tp.snd_nxt)) return false;
+  // In outstanding window? This is a valid exit for D-SACKs too.
+  if (after(start_seq, tp.snd_una)) return true;
+  if (!is_dsack || !tp.undo_marker) return false;
+  // Then it is a D-SACK, and must reside below snd_una completely.
+  if (after(end_seq, tp.snd_una)) return false;
+  if (!before(start_seq, tp.undo_marker)) return true;
+  // Too old.
+  if (!after(end_seq, tp.undo_marker)) return false;
+  // Crossing the undo_marker boundary (overestimates a lot).
+  return !before(start_seq, (end_seq - tp.max_window) >>> 0);
+}
+
+/**
+ * tcp_match_skb_to_sack(): 1 when the block covers the whole segment. (Linux also splits a
+ * multi-segment skb at the block's edge; segments here are one MSS each, and a block that
+ * covers part of one leaves it unSACKed, as Linux leaves a partly covered single segment.)
+ */
+function tcp_match_skb_to_sack(skb: SkBuff, start_seq: number, end_seq: number): number {
+  const scb = TCP_SKB_CB(skb);
+  return !after(start_seq, scb.seq) && !before(end_seq, scb.end_seq) ? 1 : 0;
+}
+
+/** tcp_sacktag_one(): tag one segment SACKed; update the counters. Returns the new sacked bits. */
+function tcp_sacktag_one(
+  tp: TcpSock,
+  st: TcpSacktagState,
+  sacked: number,
+  start_seq: number,
+  end_seq: number,
+  dup_sack: boolean,
+  pcount: number,
+  xmit_time: number,
+  tx_order: number,
+): number {
+  // Account D-SACK for a retransmitted segment.
+  if (dup_sack && sacked & TCPCB_RETRANS) {
+    if (tp.undo_marker && tp.undo_retrans > 0 && after(end_seq, tp.undo_marker))
+      tp.undo_retrans = Math.max(0, tp.undo_retrans - pcount);
+    if (sacked & TCPCB_SACKED_ACKED && before(start_seq, st.reord)) st.reord = start_seq;
+  }
+  // Nothing to do; acked frame is about to be dropped (was ACKed).
+  if (!after(end_seq, tp.snd_una)) return sacked;
+  if (!(sacked & TCPCB_SACKED_ACKED)) {
+    tcp_rack_advance(tp, sacked, end_seq, xmit_time, tx_order);
+    if (sacked & TCPCB_SACKED_RETRANS) {
+      // Not tagged lost: the retransmission is believed to be still in flight.
+      if (sacked & TCPCB_LOST) {
+        sacked &= ~(TCPCB_LOST | TCPCB_SACKED_RETRANS);
+        tp.lost_out -= pcount;
+        tp.retrans_out -= pcount;
+      }
+    } else {
+      if (!(sacked & TCPCB_RETRANS)) {
+        // A new SACK for a segment never retransmitted, in a hole: reordering.
+        if (before(start_seq, tcp_highest_sack_seq(tp)) && before(start_seq, st.reord)) st.reord = start_seq;
+        if (!after(end_seq, tp.high_seq)) st.flag |= FLAG_ORIG_SACK_ACKED;
+        if (st.first_sackt === 0) st.first_sackt = xmit_time;
+        st.last_sackt = xmit_time;
+      }
+      if (sacked & TCPCB_LOST) {
+        sacked &= ~TCPCB_LOST;
+        tp.lost_out -= pcount;
+      }
+    }
+    sacked |= TCPCB_SACKED_ACKED;
+    st.flag |= FLAG_DATA_SACKED;
+    tp.sacked_out += pcount;
+    // Out-of-order packets delivered.
+    st.sack_delivered += pcount;
+  }
+  // D-SACK: a redundant retransmission, no longer in flight.
+  if (dup_sack && sacked & TCPCB_SACKED_RETRANS) {
+    sacked &= ~TCPCB_SACKED_RETRANS;
+    tp.retrans_out -= pcount;
+  }
+  return sacked;
+}
+
+/** tcp_sacktag_walk(): tag the segments of one block; returns where the walk stopped. */
+function tcp_sacktag_walk(
+  tp: TcpSock,
+  skb: SkBuff | null,
+  next_dup: number,
+  st: TcpSacktagState,
+  start_seq: number,
+  end_seq: number,
+  dup_sack_in: boolean,
+): SkBuff | null {
+  for (; skb; skb = skb.next) {
+    const scb = TCP_SKB_CB(skb);
+    // The queue is in order: stop at the first segment past the block.
+    if (!before(scb.seq, end_seq)) break;
+    let in_sack = 0;
+    let dup_sack = dup_sack_in;
+    if (next_dup >= 0 && before(scb.seq, sp_end[next_dup])) {
+      in_sack = tcp_match_skb_to_sack(skb, sp_start[next_dup], sp_end[next_dup]);
+      if (in_sack > 0) dup_sack = true;
+    }
+    if (in_sack <= 0) in_sack = tcp_match_skb_to_sack(skb, start_seq, end_seq);
+    if (in_sack) {
+      scb.sacked = tcp_sacktag_one(
+        tp,
+        st,
+        scb.sacked,
+        scb.seq,
+        scb.end_seq,
+        dup_sack,
+        tcp_skb_pcount(skb),
+        scb.tcp_tstamp,
+        scb.tx_order,
+      );
+      tcp_rate_skb_delivered(st, skb);
+      if (scb.sacked & TCPCB_SACKED_ACKED) tcp_tsorted_del(skb);
+      if (!before(scb.seq, tcp_highest_sack_seq(tp))) {
+        // tcp_advance_highest_sack().
+        tp.highest_sack_seq = scb.end_seq;
+        tp.highest_sack = skb.next;
+      }
+    }
+  }
+  return skb;
+}
+
+/**
+ * tcp_sacktag_write_queue(): apply the ACK's SACK blocks (RFC 2018, D-SACK of RFC 2883) to the
+ * retransmit queue: the scoreboard of RFC 6675 — SACKed, lost and retransmitted segments and
+ * their counts — and the reordering they reveal. Returns FLAG_*.
+ */
+function tcp_sacktag_write_queue(
+  tp: TcpSock,
+  ack: number,
+  prior_snd_una: number,
+  st: TcpSacktagState,
+): number {
+  const num_sacks = tp.rx_opt.rcv_num_sacks;
+  st.flag = 0;
+  st.reord = tp.snd_nxt;
+  // tcp_highest_sack_reset().
+  if (!tp.sacked_out) {
+    tp.highest_sack_seq = tp.snd_una;
+    tp.highest_sack = tcp_rtx_queue_head(tp);
+  }
+  const found_dup_sack = tcp_check_dsack(tp, ack, num_sacks, prior_snd_una, st);
+  // Eliminate too old ACKs, but take into account more or less fresh ones.
+  if (before(ack, (prior_snd_una - tp.max_window) >>> 0)) return 0;
+  if (!tp.packets_out) return st.flag;
+  let used_sacks = 0;
+  let first_sack_index = 0;
+  for (let i = 0; i < num_sacks; i++) {
+    const dup_sack = i === 0 && found_dup_sack;
+    const start_seq = rcv_sack_blocks[2 * i];
+    const end_seq = rcv_sack_blocks[2 * i + 1];
+    if (!tcp_is_sackblock_valid(tp, dup_sack, start_seq, end_seq)) {
+      if (dup_sack) {
+        NET_INC_STATS(tp.sk_net, tp.undo_marker ? MIB_TCPDSACKIGNOREDOLD : MIB_TCPDSACKIGNOREDNOUNDO);
+      } else {
+        // Don't count olds caused by ACK reordering.
+        if (ack !== tp.snd_una && !after(end_seq, tp.snd_una)) continue;
+        NET_INC_STATS(tp.sk_net, MIB_TCPSACKDISCARD);
+      }
+      if (i === 0) first_sack_index = -1;
+      continue;
+    }
+    // Ignore very old stuff early.
+    if (!after(end_seq, prior_snd_una)) {
+      if (i === 0) first_sack_index = -1;
+      continue;
+    }
+    sp_start[used_sacks] = start_seq;
+    sp_end[used_sacks] = end_seq;
+    used_sacks++;
+  }
+  // Order the blocks for an in-order walk of the retransmit queue.
+  for (let i = used_sacks - 1; i > 0; i--) {
+    for (let j = 0; j < i; j++) {
+      if (after(sp_start[j], sp_start[j + 1])) {
+        const s = sp_start[j];
+        const e = sp_end[j];
+        sp_start[j] = sp_start[j + 1];
+        sp_end[j] = sp_end[j + 1];
+        sp_start[j + 1] = s;
+        sp_end[j + 1] = e;
+        // Track where the first SACK block goes to.
+        if (j === first_sack_index) first_sack_index = j + 1;
+      }
+    }
+  }
+  // The blocks of the previous ACK were processed already: skip what they cover (the common
+  // case in recovery is the same blocks, one of them grown at its right edge).
+  const cache = tp.recv_sack_cache ?? (tp.recv_sack_cache = new Uint32Array(TCP_NUM_SACKS * 2));
+  // Nothing SACKed is left (all acknowledged, or reneged): the cache says nothing.
+  if (!tp.sacked_out) cache.fill(0);
+  let c = 0;
+  // Skip empty blocks at the head of the cache.
+  while (c < TCP_NUM_SACKS && !cache[2 * c] && !cache[2 * c + 1]) c++;
+  let skb = tcp_rtx_queue_head(tp);
+  let i = 0;
+  while (i < used_sacks) {
+    const start_seq = sp_start[i];
+    const end_seq = sp_end[i];
+    const dup_sack = found_dup_sack && i === first_sack_index;
+    const next_dup = found_dup_sack && i + 1 === first_sack_index ? i + 1 : -1;
+    // Skip too early cached blocks.
+    while (c < TCP_NUM_SACKS && !before(start_seq, cache[2 * c + 1])) c++;
+    // Can some work be skipped by looking at the cache? (Not around a D-SACK: its segments
+    // need their own tagging.)
+    if (c < TCP_NUM_SACKS && !found_dup_sack && after(end_seq, cache[2 * c])) {
+      const cache_start = cache[2 * c];
+      const cache_end = cache[2 * c + 1];
+      // Head to do?
+      if (before(start_seq, cache_start)) {
+        skb = tcp_sacktag_skip(skb, start_seq);
+        skb = tcp_sacktag_walk(tp, skb, -1, st, start_seq, cache_start, false);
+      }
+      // Rest of the block already fully processed?
+      if (!after(end_seq, cache_end)) {
+        i++;
+        continue;
+      }
+      // The tail remains to do; the highest SACK may be a better entry point.
+      const h = tcp_highest_sack_seq(tp) === cache_end ? tcp_highest_sack(tp) : null;
+      c++;
+      if (h) {
+        skb = tcp_sacktag_walk(tp, h, next_dup, st, start_seq, end_seq, dup_sack);
+        i++;
+        continue;
+      }
+      skb = tcp_sacktag_skip(skb, cache_end);
+      // Check overlap against the next cached block too.
+      continue;
+    }
+    if (!before(start_seq, tcp_highest_sack_seq(tp))) {
+      const h = tcp_highest_sack(tp);
+      if (h) skb = h;
+    }
+    skb = tcp_sacktag_skip(skb, start_seq);
+    skb = tcp_sacktag_walk(tp, skb, next_dup, st, start_seq, end_seq, dup_sack);
+    i++;
+  }
+  // Remember these blocks, at the end of the cache.
+  let k = 0;
+  for (; k < TCP_NUM_SACKS - used_sacks; k++) cache[2 * k] = cache[2 * k + 1] = 0;
+  for (let j = 0; j < used_sacks; j++, k++) {
+    cache[2 * k] = sp_start[j];
+    cache[2 * k + 1] = sp_end[j];
+  }
+  if (tp.icsk_ca_state !== TCP_CA_Loss || tp.undo_marker) tcp_check_sack_reordering(tp, st.reord, 0);
+  return st.flag;
 }
 
 // ——— receive window and delayed ACKs ————————————————————————————————————————————

@@ -32,6 +32,8 @@ import {
   TCPHDR_URG,
   TCP_CA_Open,
   TCP_CA_CWR,
+  TCP_CA_Recovery,
+  TCP_CA_Loss,
 } from '../../uapi/tcp.js';
 import {
   TcpSock,
@@ -79,6 +81,10 @@ import {
   TCPCB_EVER_RETRANS,
   TCPCB_LOST,
   TCPCB_SACKED_ACKED,
+  ICSK_TIME_REO_TIMEOUT,
+  tcp_tsorted_move_tail,
+  TsortedHead,
+  tcp_tsorted_add_after,
   MAX_TCP_WINDOW,
   after,
   before,
@@ -101,6 +107,7 @@ import { CA_EVENT_TX_START, CA_EVENT_CWND_RESTART } from './tcp_cubic.js';
 import {
   TCP_INC_STATS,
   NET_INC_STATS,
+  NET_ADD_STATS,
   linux_mib_index,
   TCP_MIB_OUTSEGS,
   TCP_MIB_RETRANSSEGS,
@@ -108,6 +115,7 @@ import {
   TCP_MIB_ACTIVEOPENS,
 } from './snmp.js';
 import { tcp_rearm_rto, tcp_init_wl } from './tcp_input.js';
+import { tcp_enter_cwr } from './tcp_recovery.js';
 
 const MIB_TCPWANTZEROWINDOWADV = linux_mib_index('TCPWantZeroWindowAdv');
 const MIB_TCPTOZEROWINDOWADV = linux_mib_index('TCPToZeroWindowAdv');
@@ -118,6 +126,8 @@ const MIB_TCPSYNRETRANS = linux_mib_index('TCPSynRetrans');
 const MIB_TCPWINPROBE = linux_mib_index('TCPWinProbe');
 const MIB_TCPRETRANSFAIL = linux_mib_index('TCPRetransFail');
 const MIB_TCPKEEPALIVE = linux_mib_index('TCPKeepAlive');
+const MIB_TCPFASTRETRANS = linux_mib_index('TCPFastRetrans');
+const MIB_TCPSLOWSTARTRETRANS = linux_mib_index('TCPSlowStartRetrans');
 
 // ——— options ——————————————————————————————————————————————————————————————————————
 
@@ -601,7 +611,15 @@ export function tcp_transmit_skb(
   skb.priority = sk.sk_priority;
   skb.mark = sk.sk_mark;
   const err = ip_queue_xmit(net, sk, skb, p);
-  void oskb;
+  // tcp_update_skb_after_send() and tcp_rate_skb_sent(): the segment is now the most recently
+  // sent one, for RACK's time-ordered walk.
+  if (oskb && (err === 0 || err === NET_XMIT_CN)) {
+    tcb.tx_delivered = sk.delivered;
+    tcb.tx_order = ++sk.tx_order_next;
+    tcp_tsorted_move_tail(sk.tsorted_sent_queue ?? (sk.tsorted_sent_queue = new TsortedHead()), oskb);
+  }
+  // Local congestion (the qdisc dropped it, or notified congestion): reduce the window (CWR).
+  if (err > 0) tcp_enter_cwr(sk);
   // net_xmit_eval(): congestion notification (NET_XMIT_CN) is success; a local drop
   // (NET_XMIT_DROP) comes back positive — the segment did not leave, and the callers retry
   // (tcp_write_xmit stops, the timers wait TCP_RESOURCE_PROBE_INTERVAL).
@@ -660,6 +678,9 @@ export function tcp_stream_alloc_skb(size: number): SkBuff {
   cb.tcp_gso_segs = 1;
   cb.tcp_gso_size = 0;
   cb.eor = 0;
+  cb.tx_delivered = 0;
+  cb.tx_order = 0;
+  cb.tsorted_next = cb.tsorted_prev = null;
   return skb;
 }
 
@@ -699,6 +720,9 @@ function tcp_init_nondata_skb(skb: SkBuff, seq: number, flags: number): void {
   cb.end_seq = seq;
   cb.tcp_tstamp = 0;
   cb.eor = 0;
+  cb.tx_delivered = 0;
+  cb.tx_order = 0;
+  cb.tsorted_next = cb.tsorted_prev = null;
 }
 
 /** A control skb (SYN, FIN, ACK, RST) with header room. */
@@ -768,6 +792,8 @@ function tcp_event_new_data_sent(sk: TcpSock, skb: SkBuff): void {
   sk.snd_nxt = TCP_SKB_CB(skb).end_seq;
   sk.sk_write_queue.unlink(skb);
   sk.tcp_rtx_queue.tail(skb);
+  // The first segment sent after the highest SACKed one (tcp_highest_sack).
+  if (!sk.highest_sack) sk.highest_sack = skb;
   sk.packets_out += tcp_skb_pcount(skb);
   if (!prior_packets || sk.icsk_pending === 5 /* LOSS_PROBE */) tcp_rearm_rto(sk);
   NET_INC_STATS(sk.sk_net, MIB_TCPORIGDATASENT);
@@ -838,6 +864,8 @@ export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number): number {
   nb.tcp_tstamp = cb.tcp_tstamp;
   nb.eor = cb.eor;
   cb.eor = 0;
+  nb.tx_delivered = cb.tx_delivered;
+  nb.tx_order = cb.tx_order;
   if (!skb.cloned) skb.tail = skb.data + len;
   else {
     // The head is shared with a copy in flight: keep those bytes, shorten the view only.
@@ -851,8 +879,14 @@ export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number): number {
   const q = skb.list!;
   // Insert after skb.
   insert_after(q, skb, buff);
-  if (q === sk.tcp_rtx_queue) sk.packets_out += 1;
-  else {
+  if (q === sk.tcp_rtx_queue) {
+    // tcp_adjust_pcount(): the new segment was sent too, and counts where its parent counted.
+    sk.packets_out += 1;
+    if (nb.sacked & TCPCB_SACKED_ACKED) sk.sacked_out += 1;
+    if (nb.sacked & TCPCB_SACKED_RETRANS) sk.retrans_out += 1;
+    if (nb.sacked & TCPCB_LOST) sk.lost_out += 1;
+    tcp_tsorted_add_after(skb, buff);
+  } else {
     const mss = TCP_SKB_CB(skb).tcp_gso_size || len;
     tcp_set_skb_tso_segs(skb, mss);
     tcp_set_skb_tso_segs(buff, mss);
@@ -974,6 +1008,9 @@ function tcp_gso_segment_head(sk: TcpSock, skb: SkBuff, len: number, head_truesi
   sc.tcp_gso_segs = 1;
   sc.tcp_gso_size = 0;
   sc.eor = 0;
+  sc.tx_delivered = 0;
+  sc.tx_order = 0;
+  sc.tsorted_next = sc.tsorted_prev = null;
   skb.pull(len);
   cb.seq = sc.end_seq;
   seg.truesize = len + head_truesize;
@@ -1612,17 +1649,31 @@ export function tcp_trim_head(sk: TcpSock, skb: SkBuff, len: number): void {
   sk.sk_wmem_queued -= len;
 }
 
-/** tcp_xmit_retransmit_queue(): retransmit the segments marked lost, as cwnd allows. */
+/**
+ * tcp_xmit_retransmit_queue(): retransmit the segments marked lost (RFC 6675's NextSeg rule 1)
+ * as far as the congestion window allows, until every lost segment has been retransmitted.
+ */
 export function tcp_xmit_retransmit_queue(sk: TcpSock): void {
   if (!sk.packets_out) return;
-  for (let skb = tcp_rtx_queue_head(sk); skb; skb = skb.next) {
-    const cb = TCP_SKB_CB(skb);
-    if (tcp_packets_in_flight(sk) >= sk.snd_cwnd) break;
-    if (!(cb.sacked & TCPCB_LOST)) continue;
-    if (cb.sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) continue;
+  const rtx_head = tcp_rtx_queue_head(sk);
+  let rearm_timer = false;
+  for (let skb = rtx_head; skb; skb = skb.next) {
+    if (sk.snd_cwnd - tcp_packets_in_flight(sk) <= 0) break;
+    const sacked = TCP_SKB_CB(skb).sacked;
+    if (sk.retrans_out >= sk.lost_out) break;
+    if (!(sacked & TCPCB_LOST)) continue;
+    if (sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) continue;
     if (tcp_retransmit_skb(sk, skb)) break;
-    if (skb === tcp_rtx_queue_head(sk)) tcp_rearm_rto(sk);
+    const pcount = tcp_skb_pcount(skb);
+    NET_ADD_STATS(
+      sk.sk_net,
+      sk.icsk_ca_state !== TCP_CA_Loss ? MIB_TCPFASTRETRANS : MIB_TCPSLOWSTARTRETRANS,
+      pcount,
+    );
+    if (sk.icsk_ca_state === TCP_CA_CWR || sk.icsk_ca_state === TCP_CA_Recovery) sk.prr_out += pcount;
+    if (skb === rtx_head && sk.icsk_pending !== ICSK_TIME_REO_TIMEOUT) rearm_timer = true;
   }
+  if (rearm_timer) tcp_reset_xmit_timer(sk, ICSK_TIME_RETRANS, sk.icsk_rto);
 }
 
 /** tcp_xmit_probe_skb(): a segment the peer must answer, outside its window (seq snd_una - 1). */

@@ -133,10 +133,26 @@ export const FLAG_SACK_RENEGING = 0x2000;
 export const FLAG_UPDATE_TS_RECENT = 0x4000;
 export const FLAG_NO_CHALLENGE_ACK = 0x8000;
 export const FLAG_ACK_MAYBE_DELAYED = 0x10000;
+export const FLAG_DSACK_TLP = 0x20000;
 export const FLAG_ACKED = FLAG_DATA_ACKED | FLAG_SYN_ACKED;
 export const FLAG_NOT_DUP = FLAG_DATA | FLAG_WIN_UPDATE | FLAG_ACKED;
 export const FLAG_CA_ALERT = FLAG_DATA_SACKED | FLAG_ECE | FLAG_DSACKING_ACK;
 export const FLAG_FORWARD_PROGRESS = FLAG_ACKED | FLAG_DATA_SACKED;
+
+/** What tcp_ack() asks tcp_xmit_recovery() to send (REXMIT_*). */
+export const REXMIT_NONE = 0;
+export const REXMIT_LOST = 1;
+export const REXMIT_NEW = 2;
+
+/** net.ipv4.tcp_recovery bits. */
+export const TCP_RACK_LOSS_DETECTION = 0x1;
+export const TCP_RACK_STATIC_REO_WND = 0x2;
+export const TCP_RACK_NO_DUPTHRESH = 0x4;
+/** Recoveries the widened RACK reordering window persists for. */
+export const TCP_RACK_RECOVERY_THRESH = 16;
+/** tp->rx_opt.sack_ok bit: a D-SACK was seen from the peer. */
+export const TCP_SACK_SEEN = 1 << 0;
+export const TCP_DSACK_SEEN = 1 << 2;
 
 /** Linux's "before(seq1, seq2)": sequence comparison modulo 2^32. */
 export function before(seq1: number, seq2: number): boolean {
@@ -215,6 +231,85 @@ export interface TcpSkbCb {
   eor: number;
   /** The ISN a SYN reopening a TIME_WAIT connection must use (tcp_tw_isn). */
   tw_isn: number;
+  /** tx.delivered: tp->delivered when the segment was (re)sent (tcp_rate_skb_sent). */
+  tx_delivered: number;
+  /**
+   * The socket's transmission count when the segment was last sent: orders sends that share a
+   * µs of the virtual clock (Linux's ns clock rarely gives two sends one stamp).
+   */
+  tx_order: number;
+  /** tcp_tsorted_anchor: the links of tp->tsorted_sent_queue (null: not on it). */
+  tsorted_next: TsortedAnchor | null;
+  tsorted_prev: TsortedAnchor | null;
+}
+
+/**
+ * A link of tp->tsorted_sent_queue: the sent, not yet (s)acknowledged segments in the order they
+ * were last (re)sent, which RACK walks. The list head is a sentinel; the skbs are the nodes.
+ */
+export interface TsortedAnchor {
+  tsorted_next: TsortedAnchor | null;
+  tsorted_prev: TsortedAnchor | null;
+}
+export class TsortedHead implements TsortedAnchor {
+  tsorted_next: TsortedAnchor = this;
+  tsorted_prev: TsortedAnchor = this;
+}
+/** INIT_LIST_HEAD(). */
+export function tsorted_init(head: TsortedHead): void {
+  head.tsorted_next = head.tsorted_prev = head;
+}
+/** list_del_init(&skb->tcp_tsorted_anchor). */
+export function tcp_tsorted_del(skb: SkBuff): void {
+  const cb = TCP_SKB_CB(skb);
+  const n = cb.tsorted_next;
+  const p = cb.tsorted_prev;
+  if (!n || !p) return;
+  p.tsorted_next = n;
+  n.tsorted_prev = p;
+  cb.tsorted_next = cb.tsorted_prev = null;
+}
+/** list_move_tail(&skb->tcp_tsorted_anchor, &tp->tsorted_sent_queue). */
+export function tcp_tsorted_move_tail(head: TsortedHead, skb: SkBuff): void {
+  tcp_tsorted_del(skb);
+  const cb = TCP_SKB_CB(skb);
+  const last = head.tsorted_prev;
+  cb.tsorted_prev = last;
+  cb.tsorted_next = head;
+  last.tsorted_next = cb;
+  head.tsorted_prev = cb;
+}
+/** list_add(&buff->tcp_tsorted_anchor, &skb->tcp_tsorted_anchor): `buff` right after `skb`. */
+export function tcp_tsorted_add_after(skb: SkBuff, buff: SkBuff): void {
+  const cb = TCP_SKB_CB(skb);
+  const nb = TCP_SKB_CB(buff);
+  const n = cb.tsorted_next;
+  if (!n) return;
+  nb.tsorted_prev = cb;
+  nb.tsorted_next = n;
+  n.tsorted_prev = nb;
+  cb.tsorted_next = nb;
+}
+
+/** struct tcp_rack: RACK's state (RFC 8985). */
+export class TcpRack {
+  /** When the most recently (re)sent segment that was (s)acknowledged was sent (µs). */
+  mstamp = 0;
+  /** The RTT of that segment (µs). */
+  rtt_us = 0;
+  /** Its end_seq and transmission order (tx_order), to order segments sent in the same µs. */
+  end_seq = 0;
+  tx_order = 0;
+  /** tp->delivered at the last reo_wnd change. */
+  last_delivered = 0;
+  /** The reordering window in quarters of min_rtt. */
+  reo_wnd_steps = 1;
+  /** Recoveries the widened window still lasts. */
+  reo_wnd_persist = 0;
+  /** A D-SACK was seen since the last adjustment. */
+  dsack_seen = 0;
+  /** mstamp moved: loss detection has something new to look at. */
+  advanced = 0;
 }
 export function TCP_SKB_CB(skb: SkBuff): TcpSkbCb {
   return skb as unknown as TcpSkbCb;
@@ -459,6 +554,25 @@ export class TcpSock extends InetSock {
   rto_stamp = 0;
   reordering = 3;
   reord_seen = 0;
+  /** Segments ever marked lost (tp->lost). */
+  lost = 0;
+  /**
+   * tcp_highest_sack_seq(): the start of the segment after the highest SACKed one, and that
+   * segment (tp->highest_sack) as a hint: it is used only while it is still on the retransmit
+   * queue at that sequence number, so nothing has to clear it when segments are freed.
+   */
+  highest_sack_seq = 0;
+  highest_sack: SkBuff | null = null;
+  /** The SACK blocks of the previous ACK (start, end pairs), to skip what they covered. */
+  recv_sack_cache: Uint32Array | null = null;
+  /** The receiver dropped data it had SACKed; set until that loss is repaired. */
+  is_sack_reneg = 0;
+  /** RACK's state, made when a segment is first (s)acknowledged on a SACK connection. */
+  rack: TcpRack | null = null;
+  /** Transmissions of data so far (each skb's tx_order). */
+  tx_order_next = 0;
+  /** Sent, not (s)acknowledged segments in the order of their last transmission (made with the first). */
+  tsorted_sent_queue: TsortedHead | null = null;
   urg_data = 0;
   urg_seq = 0;
   snd_up = 0;
@@ -571,6 +685,34 @@ export function tcp_snd_cwnd(tp: TcpSock): number {
 /** tcp_packets_in_flight(): left_out = sacked + lost; in flight = out - left_out + retrans. */
 export function tcp_packets_in_flight(tp: TcpSock): number {
   return tp.packets_out - (tp.sacked_out + tp.lost_out) + tp.retrans_out;
+}
+/** tp->rack, made on first use (an idle socket does without). */
+export function tcp_rack(tp: TcpSock): TcpRack {
+  return tp.rack ?? (tp.rack = new TcpRack());
+}
+
+/** tcp_is_sack() / tcp_is_reno(). */
+export function tcp_is_sack(tp: TcpSock): boolean {
+  return tp.rx_opt.sack_ok !== 0;
+}
+export function tcp_is_reno(tp: TcpSock): boolean {
+  return tp.rx_opt.sack_ok === 0;
+}
+/** tcp_min_rtt(). */
+export function tcp_min_rtt(tp: TcpSock): number {
+  return tp.min_rtt_us;
+}
+/** tcp_skb_timestamp_us(). */
+export function tcp_skb_timestamp_us(skb: SkBuff): number {
+  return TCP_SKB_CB(skb).tcp_tstamp;
+}
+/**
+ * tcp_skb_sent_after(): t1 was sent after t2. Linux breaks a tie of stamps by sequence number
+ * (segments of one TSO burst); here the transmission order breaks it, since the virtual clock
+ * gives one stamp to everything sent in the same µs, retransmissions included.
+ */
+export function tcp_skb_sent_after(t1: number, t2: number, order1: number, order2: number): boolean {
+  return t1 > t2 || (t1 === t2 && order1 > order2);
 }
 /** tcp_in_slow_start(). */
 export function tcp_in_slow_start(tp: TcpSock): boolean {

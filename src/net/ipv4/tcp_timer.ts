@@ -15,10 +15,9 @@ import {
 } from '../core/sock.js';
 import * as E from '../../uapi/errno.js';
 import type { Timer } from '../../kernel/time.js';
-import { TCP_CA_Loss } from '../../uapi/tcp.js';
+import { TCP_CA_Disorder, TCP_CA_Recovery, TCP_CA_Loss } from '../../uapi/tcp.js';
 import {
   TcpSock,
-  TCP_SKB_CB,
   TCP_RTO_MAX,
   TCP_RTO_MIN,
   TCP_ATO_MIN,
@@ -28,15 +27,13 @@ import {
   ICSK_TIME_RETRANS,
   ICSK_TIME_PROBE0,
   ICSK_TIME_LOSS_PROBE,
+  ICSK_TIME_REO_TIMEOUT,
+  tcp_is_sack,
   ICSK_ACK_TIMER,
-  TCPCB_LOST,
-  TCPCB_SACKED_ACKED,
-  TCPCB_SACKED_RETRANS,
   tcp_jiffies32,
   tcp_clock_ms,
-  tcp_packets_in_flight,
+  tcp_clock_us,
   tcp_rtx_queue_head,
-  tcp_skb_pcount,
   keepalive_time_when,
   keepalive_intvl_when,
   keepalive_probes,
@@ -64,7 +61,7 @@ import {
 import { tcp_clamp_rto_to_user_timeout, __tcp_set_rto } from './tcp_input.js';
 import { tcp_done, tcp_done_with_error } from './tcp.js';
 import { tcp_time_wait } from './tcp_minisocks.js';
-import { tcp_set_ca_state } from './tcp_cong.js';
+import { tcp_enter_loss, tcp_rack_reo_timeout } from './tcp_recovery.js';
 import { NET_INC_STATS, linux_mib_index } from './snmp.js';
 
 const MIB_DELAYEDACKS = linux_mib_index('DelayedACKs');
@@ -73,6 +70,8 @@ const MIB_TCPABORTONTIMEOUT = linux_mib_index('TCPAbortOnTimeout');
 const MIB_TCPRENOFAILURES = linux_mib_index('TCPRenoFailures');
 const MIB_TCPRENORECOVERYFAIL = linux_mib_index('TCPRenoRecoveryFail');
 const MIB_TCPLOSSFAILURES = linux_mib_index('TCPLossFailures');
+const MIB_TCPSACKRECOVERYFAIL = linux_mib_index('TCPSackRecoveryFail');
+const MIB_TCPSACKFAILURES = linux_mib_index('TCPSackFailures');
 
 /** tcp_write_err(): the connection timed out. */
 function tcp_write_err(tp: TcpSock): void {
@@ -137,40 +136,6 @@ function tcp_write_timeout(tp: TcpSock): number {
   return 0;
 }
 
-/** tcp_enter_loss(): an RTO — everything in flight is presumed lost; slow start from one. */
-function tcp_enter_loss(tp: TcpSock): void {
-  const new_recovery = tp.icsk_ca_state < TCP_CA_Loss;
-  if (
-    tp.icsk_ca_state <= 1 ||
-    !(((tp.high_seq - tp.snd_una) | 0) > 0) ||
-    (tp.icsk_ca_state === TCP_CA_Loss && !tp.icsk_retransmits)
-  ) {
-    tp.prior_ssthresh = tp.snd_ssthresh;
-    tp.prior_cwnd = tp.snd_cwnd;
-    tp.snd_ssthresh = tp.icsk_ca_ops.ssthresh(tp);
-    tp.undo_marker = tp.snd_una;
-    tp.undo_retrans = tp.retrans_out ? tp.retrans_out : -1;
-  }
-  // tcp_timeout_mark_lost().
-  tp.lost_out = 0;
-  tp.retrans_out = 0;
-  tp.sacked_out = 0;
-  for (let skb = tcp_rtx_queue_head(tp); skb; skb = skb.next) {
-    const cb = TCP_SKB_CB(skb);
-    cb.sacked &= ~(TCPCB_SACKED_RETRANS | TCPCB_SACKED_ACKED);
-    cb.sacked |= TCPCB_LOST;
-    tp.lost_out += tcp_skb_pcount(skb);
-  }
-  tp.snd_cwnd = tcp_packets_in_flight(tp) + 1;
-  tp.snd_cwnd_cnt = 0;
-  tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
-  tcp_set_ca_state(tp, TCP_CA_Loss);
-  tp.high_seq = tp.snd_nxt;
-  tp.tlp_high_seq = 0;
-  tp.frto = 0;
-  void new_recovery;
-}
-
 /** tcp_retransmit_timer(). */
 function tcp_retransmit_timer(tp: TcpSock): void {
   const net = tp.sk_net;
@@ -198,9 +163,12 @@ function tcp_retransmit_timer(tp: TcpSock): void {
     NET_INC_STATS(net, MIB_TCPTIMEOUTS);
     if (tcp_write_timeout(tp)) return;
     if (tp.icsk_retransmits === 0) {
-      if (tp.icsk_ca_state === 3) NET_INC_STATS(net, MIB_TCPRENORECOVERYFAIL);
+      const sack = tcp_is_sack(tp);
+      if (tp.icsk_ca_state === TCP_CA_Recovery)
+        NET_INC_STATS(net, sack ? MIB_TCPSACKRECOVERYFAIL : MIB_TCPRENORECOVERYFAIL);
       else if (tp.icsk_ca_state === TCP_CA_Loss) NET_INC_STATS(net, MIB_TCPLOSSFAILURES);
-      else if (tp.icsk_ca_state === 1 || tp.sacked_out) NET_INC_STATS(net, MIB_TCPRENOFAILURES);
+      else if (tp.icsk_ca_state === TCP_CA_Disorder || tp.sacked_out)
+        NET_INC_STATS(net, sack ? MIB_TCPSACKFAILURES : MIB_TCPRENOFAILURES);
     }
     tcp_enter_loss(tp);
     // tcp_update_rto_stats().
@@ -267,6 +235,12 @@ export function tcp_retransmit_timer_fn(t: Timer): void {
   const tp = t.data as TcpSock;
   if (tp.sk_state === TCP_CLOSE || tp.sk_state === TCP_LISTEN || !tp.icsk_pending) return;
   const event = tp.icsk_pending;
+  // tcp_mstamp_refresh().
+  tp.tcp_mstamp = tcp_clock_us(tp.sk_net);
+  if (event === ICSK_TIME_REO_TIMEOUT) {
+    tcp_rack_reo_timeout(tp);
+    return;
+  }
   if (event === ICSK_TIME_LOSS_PROBE) {
     // The probe clears icsk_pending itself once sent, so that the RTO restarts from now.
     tcp_send_loss_probe(tp);
