@@ -5,9 +5,9 @@ import { bridged, interopUnavailable, LINUX_ADDR, USERNET_ADDR, type Bridged } f
 
 const skip = interopUnavailable('socat', 'sha256sum', 'tc') ?? false;
 const MiB = 1 << 20;
-// CI moves 32 MiB each way (8 MiB through netem); USERNET_INTEROP_BULK_MIB=256 for the full run.
-const SIZE = Number(process.env.USERNET_INTEROP_BULK_MIB ?? 32) * MiB;
-const NETEM_SIZE = Number(process.env.USERNET_INTEROP_NETEM_MIB ?? 8) * MiB;
+// 256 MiB each way, with and without netem (USERNET_INTEROP_BULK_MIB / _NETEM_MIB for less).
+const SIZE = Number(process.env.USERNET_INTEROP_BULK_MIB ?? 256) * MiB;
+const NETEM_SIZE = Number(process.env.USERNET_INTEROP_NETEM_MIB ?? 256) * MiB;
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const mbit = (bytes: number, ms: number): string => ((bytes * 8) / ms / 1000).toFixed(0);
