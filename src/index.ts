@@ -3,6 +3,9 @@
 export { World, WorldStalledError, type WorldOptions, type RunOptions } from './sim/world.js';
 export { Gateway, type GatewayOptions, type ForwardOptions } from './sim/gateway/gateway.js';
 export { TapBridge, TapUnavailableError, tapUnavailable, type TapOptions } from './sim/tap.js';
+export { PasstBridge, passtUnavailable, type PasstOptions, type PasstAttachOptions } from './sim/passt.js';
+export { FrameBridge, type BridgeDirection } from './sim/frame_bridge.js';
+export type { DhcpLease, DhcpOptions } from './sim/dhcp.js';
 export { Host, type SpawnOptions } from './sim/host.js';
 export {
   Link,

@@ -33,6 +33,8 @@ import { ssHost } from '../tools/ss.js';
 import { netstatS, type NetstatStatisticsOptions } from '../tools/netstat.js';
 import { ping, type PingOptions, type PingResult } from '../tools/ping.js';
 import { createDgram, type DgramModule } from '../compat/node/dgram.js';
+import { dhcpConfigure, type DhcpLease, type DhcpOptions } from './dhcp.js';
+import { pnp_seq_show } from '../net/ipv4/ipconfig.js';
 import { HostsTable } from './hosts_table.js';
 import { createDns, type NodeDns } from '../compat/node/dns.js';
 
@@ -246,5 +248,19 @@ export class Host {
   /** `ping` from a new task on this host (uid 0 unless `uid` is given); see tools/ping.ts. */
   ping(dest: string, opts: PingOptions & { uid?: number } = {}): Promise<PingResult> {
     return ping(this.spawn({ comm: 'ping', uid: opts.uid }), dest, opts);
+  }
+
+  /**
+   * Configure a device by DHCP (the kernel's ipconfig client): address and prefix, default
+   * route, MTU; the name servers are kept in /proc/net/pnp. Rejects with ETIMEDOUT when no
+   * server answers.
+   */
+  dhcp(dev: string, opts?: DhcpOptions): Promise<DhcpLease> {
+    return dhcpConfigure(this, dev, opts);
+  }
+
+  /** The text of /proc/net/pnp (what DHCP gave: name servers, domain, server). */
+  procNetPnp(): string {
+    return pnp_seq_show(this.netns);
   }
 }

@@ -10,11 +10,7 @@ import * as dgram from 'node:dgram';
 import type { Host } from './host.js';
 import type { World } from './world.js';
 import { RealClock } from './real_clock.js';
-import { tapbr_detach, tapbr_newlink, tapbr_rx } from '../drivers/net/tapbr.js';
-import { dev_open, dev_set_mtu, netif_carrier_set, unregister_netdevice } from '../net/core/dev.js';
-import type { NetDevice } from '../net/core/netdevice.js';
-import { do_softirq } from '../kernel/softirq.js';
-import { SyscallError } from './errors.js';
+import { FrameBridge } from './frame_bridge.js';
 
 export interface TapOptions {
   /** The Linux network namespace (`ip netns` name) the TAP device is moved into. */
@@ -65,20 +61,46 @@ function run(cmd: string, args: string[]): Promise<void> {
 
 let serial = 0;
 
-export class TapBridge {
-  /** Frames passed each way, and frames from Linux that were dropped as malformed. */
-  readonly stats = { toLinux: 0, fromLinux: 0, dropped: 0 };
-  private closed = false;
+/**
+ * A usernet host joined to a Linux TAP device. Emits 'down' (with an Error) when socat or its
+ * socket goes away; the device is then down and its carrier off.
+ */
+export class TapBridge extends FrameBridge {
+  private closing = false;
 
   private constructor(
-    /** The usernet device. */
-    readonly dev: NetDevice,
+    host: Host,
+    opts: TapOptions,
     /** The TAP device's name in `netns`. */
     readonly linuxName: string,
     readonly netns: string,
     private readonly sock: dgram.Socket,
     private readonly socat: ChildProcess,
-  ) {}
+    peerPort: number,
+  ) {
+    // The skb's buffer is reused once the frame is sent: the datagram gets a copy.
+    super(host, opts, (frame) => {
+      if (!this.downReason) sock.send(Buffer.from(frame), peerPort, '127.0.0.1');
+    });
+    sock.on('message', (msg, from) => {
+      if (from.port !== peerPort || from.address !== '127.0.0.1') return;
+      this.receive(msg);
+    });
+    sock.on('error', (err) => this.gone(err));
+    socat.once('exit', (code, signal) =>
+      this.gone(new Error(`tap bridge: socat exited (${signal ?? code})`)),
+    );
+  }
+
+  /** Frames passed each way, and frames from Linux that were dropped as malformed. */
+  get stats(): { toLinux: number; fromLinux: number; dropped: number } {
+    return { toLinux: this.counts.out, fromLinux: this.counts.in, dropped: this.counts.dropped };
+  }
+
+  /** The socat relay (to stop it from outside, as a failure would). */
+  get relayPid(): number | undefined {
+    return this.socat.pid;
+  }
 
   /** Make the bridge: start socat, move its TAP into the namespace, create the usernet device (up). */
   static async create(world: World, host: Host, opts: TapOptions): Promise<TapBridge> {
@@ -134,59 +156,39 @@ export class TapBridge {
       await run('ip', ['-n', opts.netns, 'link', 'set', 'dev', linuxName, 'mtu', String(mtu), 'up']);
       if (opts.linuxAddress)
         await run('ip', ['-n', opts.netns, 'addr', 'add', opts.linuxAddress, 'dev', linuxName]);
+      return new TapBridge(host, opts, linuxName, opts.netns, sock, socat, socatPort);
     } catch (err) {
       socat.kill();
       sock.close();
       throw err;
     }
-    const peer = { port: socatPort, address: '127.0.0.1' };
-    let bridge: TapBridge | null = null;
-    const made = tapbr_newlink(host.netns, opts.name ?? 'eth%d', {
-      // The skb's buffer is reused once the frame is sent: the datagram gets a copy.
-      xmit: (frame) => {
-        sock.send(Buffer.from(frame), peer.port, peer.address);
-        if (bridge) bridge.stats.toLinux++;
-      },
-    });
-    if (typeof made === 'number') {
-      socat.kill();
-      sock.close();
-      throw new SyscallError(-made, 'tapbr_newlink');
-    }
-    const dev = made;
-    if (mtu !== 1500) dev_set_mtu(dev, mtu);
-    dev_open(dev);
-    bridge = new TapBridge(dev, linuxName, opts.netns, sock, socat);
-    const b = bridge;
-    const softirq = host.clock.softirq;
-    sock.on('message', (msg, from) => {
-      if (from.port !== peer.port || from.address !== peer.address) return;
-      if (tapbr_rx(dev, msg) < 0) b.stats.dropped++;
-      else b.stats.fromLinux++;
-      // The frame is processed now, as a driver's NAPI poll would (the receive softirq).
-      do_softirq(softirq);
-    });
-    socat.once('exit', () => b.detach());
-    return bridge;
   }
 
-  private detach(): void {
-    if (this.closed) return;
-    this.closed = true;
-    tapbr_detach(this.dev);
-    netif_carrier_set(this.dev, false);
-    this.sock.close();
+  private gone(reason: Error): void {
+    if (this.closing) return;
+    this.lost(reason);
+    try {
+      this.sock.close();
+    } catch {
+      // already closed
+    }
   }
 
   /** Stop socat (the TAP goes with it), detach the usernet device and remove it from its host. */
   async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
     const gone = new Promise<void>((resolve) => {
       if (this.socat.exitCode !== null || this.socat.signalCode !== null) resolve();
       else this.socat.once('exit', () => resolve());
     });
     this.socat.kill();
     await gone;
-    this.detach();
-    unregister_netdevice(this.dev);
+    try {
+      this.sock.close();
+    } catch {
+      // already closed
+    }
+    this.remove();
   }
 }

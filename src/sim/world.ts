@@ -11,6 +11,7 @@ import { IFF_LOOPBACK } from '../uapi/if.js';
 import { Bridge, Link, createBridge, createLink, type LinkOptions } from './link.js';
 import { Gateway, type GatewayOptions } from './gateway/gateway.js';
 import { TapBridge, type TapOptions } from './tap.js';
+import { PasstBridge, type PasstOptions } from './passt.js';
 import { HostsTable } from './hosts_table.js';
 
 export interface WorldOptions {
@@ -106,6 +107,15 @@ export class World {
    */
   tap(host: Host, opts: TapOptions): Promise<TapBridge> {
     return TapBridge.create(this, host, opts);
+  }
+
+  /**
+   * Join `host` to passt (docs/bridges.md): passt is started unprivileged with its socket in a
+   * temporary directory, and the host gets an Ethernet device whose frames go over it.
+   * Configure it with `host.dhcp(bridge.dev.name)`. Needs `{ clock: 'real' }`.
+   */
+  passt(host: Host, opts?: PasstOptions): Promise<PasstBridge> {
+    return PasstBridge.create(this, host, opts);
   }
 
   /**

@@ -7,7 +7,7 @@
 
 import { NetDevice, NETDEV_TX_OK, type NetDeviceOps } from '../../net/core/netdevice.js';
 import { kfree_skb, netdev_alloc_skb, skb_orphan, type SkBuff } from '../../net/core/skbuff.js';
-import { netif_rx, register_netdevice } from '../../net/core/dev.js';
+import { dev_queue_xmit, netif_rx, register_netdevice } from '../../net/core/dev.js';
 import { eth_hw_addr_random, eth_type_trans, ether_setup } from '../../net/ethernet/eth.js';
 import type { Net } from '../../net/core/net_namespace.js';
 import * as E from '../../uapi/errno.js';
@@ -21,6 +21,8 @@ export interface FramePipe {
 /** The driver's private state (netdev_priv). */
 export interface TapbrPriv {
   pipe: FramePipe | null;
+  /** An ifb device the received frames are redirected to (ingress shaping), or null. */
+  ingress: NetDevice | null;
 }
 
 /** NET_IP_ALIGN: headroom so that the IP header of a received frame is 4-byte aligned. */
@@ -56,9 +58,17 @@ export function tapbr_newlink(net: Net, name: string, pipe: FramePipe): NetDevic
   dev.max_mtu = 65535 - ETH_HLEN;
   dev.qdisc = null;
   eth_hw_addr_random(dev, net.kernel.prandom);
-  dev.priv = { pipe } satisfies TapbrPriv;
+  dev.priv = { pipe, ingress: null } satisfies TapbrPriv;
   const err = register_netdevice(dev);
   return err ? err : dev;
+}
+
+/**
+ * Redirect what the device receives through `ifb` (its qdisc, then back here), as
+ * `tc filter add dev DEV ingress … action mirred egress redirect dev ifb0` does; null: direct.
+ */
+export function tapbr_set_ingress(dev: NetDevice, ifb: NetDevice | null): void {
+  tapbr_priv(dev).ingress = ifb;
 }
 
 /** Detach the pipe: later frames are dropped both ways. */
@@ -94,6 +104,14 @@ export function tapbr_rx(dev: NetDevice, frame: Uint8Array): number {
   dev.stats.rx_packets++;
   dev.stats.rx_bytes += frame.length;
   if (skb.pkt_type === 2 || skb.pkt_type === 1) dev.stats.multicast++;
+  const ifb = tapbr_priv(dev).ingress;
+  if (ifb && ifb.flags & IFF_UP) {
+    // act_mirred at ingress: the MAC header goes back on and the frame leaves through the ifb.
+    skb.push(ETH_HLEN);
+    skb.dev = ifb;
+    dev_queue_xmit(skb);
+    return 0;
+  }
   netif_rx(skb);
   return 0;
 }

@@ -3,7 +3,7 @@
 // __netif_receive_skb → the protocol handlers registered with dev_add_pack).
 
 import { NetDevice, NET_XMIT_DROP, NET_XMIT_SUCCESS, NETDEV_TX_OK, type Qdisc } from './netdevice.js';
-import { SkBuff, SkBuffHead, kfree_skb } from './skbuff.js';
+import { SkBuff, SkBuffHead, kfree_skb, skb_clone } from './skbuff.js';
 import type { Net } from './net_namespace.js';
 import { Timer } from '../../kernel/time.js';
 import { raise_softirq } from '../../kernel/softirq.js';
@@ -298,10 +298,14 @@ function __netif_receive_skb(skb: SkBuff): number {
   }
   const list = netdev_state(dev.nd_net).ptype_base.get(skb.protocol);
   if (list) {
+    // deliver_skb(): every matching handler gets the frame (a clone for all but the last).
+    let prev: PacketType | null = null;
     for (const pt of list) {
       if (pt.dev && pt.dev !== dev) continue;
-      return pt.func(skb, dev, pt, dev);
+      if (prev) prev.func(skb_clone(skb), dev, prev, dev);
+      prev = pt;
     }
+    if (prev) return prev.func(skb, dev, prev, dev);
   }
   dev.stats.rx_nohandler++;
   kfree_skb(skb);
