@@ -128,7 +128,9 @@ test(
       const r1 = [await linuxRetrans(b), usernetRetrans(b)];
       const down = await usernetToLinux(b, data, 9001);
       const r2 = [await linuxRetrans(b), usernetRetrans(b)];
-      console.log(`# netem via ${where}`);
+      const cc = (await b.ns.run('sysctl -n net.ipv4.tcp_congestion_control')).stdout.trim();
+      // With the machine's default BBR, Linux keeps its rate through random loss; CUBIC would not.
+      console.log(`# netem via ${where}; Linux's congestion control: ${cc}`);
       console.log(
         `# netem: Linux -> usernet: ${mbit(NETEM_SIZE, up)} Mbit/s, retransmitted by Linux ${r1[0]! - r0[0]!}, by usernet ${r1[1]! - r0[1]!}`,
       );
