@@ -1,11 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseScript } from '../../src/tools/packetdrill/parser.js';
-import { runScript } from '../../src/tools/packetdrill/runtime.js';
-
-async function run(lines: string[]) {
-  return runScript(parseScript(lines.join('\n') + '\n'), { file: 't.pkt' });
-}
+import { runLines as run } from './inline.js';
 
 /** The outcome without the run's notes. */
 const outcome = (r: { ok: boolean; errors: string[] }) => ({ ok: r.ok, errors: r.errors });

@@ -5,13 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseScript } from '../../src/tools/packetdrill/parser.js';
-import { runScript } from '../../src/tools/packetdrill/runtime.js';
-
-async function run(lines: string[]) {
-  const r = await runScript(parseScript(lines.join('\n') + '\n'), { file: 't.pkt' });
-  return { ok: r.ok, errors: r.errors };
-}
+import { outcome as run } from '../packetdrill/inline.js';
 
 /** A passive connection: peer MSS 1000, SACK, an RTT of 100 ms, accepted as fd 4. */
 const ACCEPTED = [
