@@ -7,6 +7,8 @@ export { PasstBridge, passtUnavailable, type PasstOptions, type PasstAttachOptio
 export { FrameBridge, type BridgeDirection } from './sim/frame_bridge.js';
 export type { DhcpLease, DhcpOptions } from './sim/dhcp.js';
 export { Host, type SpawnOptions } from './sim/host.js';
+export { Tracing, TraceEvent, type TraceProbe } from './kernel/trace.js';
+export type { TcpProbeRecord } from './net/ipv4/tcp_trace.js';
 export {
   Link,
   Bridge,

@@ -4,6 +4,7 @@
 import type { Clock } from './time.js';
 import type { Prandom } from './random.js';
 import { SysctlTable } from './sysctl.js';
+import { Tracing } from './trace.js';
 import { Vfs } from './namei.js';
 import { NR_OPEN } from '../uapi/fcntl.js';
 import type { FileSystemType } from './super.js';
@@ -33,12 +34,15 @@ export class Kernel {
   readonly filesystems = new Map<string, FileSystemType>();
   /** The host's network namespace (init_net), installed by the net layer at boot. */
   init_net: NetNamespace | null = null;
+  /** Tracepoints and the ftrace buffer (/sys/kernel/tracing). */
+  readonly tracing: Tracing;
 
   constructor(
     public readonly hostname: string,
     public readonly clock: Clock,
     public readonly prandom: Prandom,
   ) {
+    this.tracing = new Tracing(clock);
     this.sysctl.register('fs.nr_open', {
       get: () => this.sysctl_nr_open,
       set: (v) => (this.sysctl_nr_open = v),

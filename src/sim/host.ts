@@ -3,6 +3,7 @@
 import type { Clock } from '../kernel/time.js';
 import type { Prandom } from '../kernel/random.js';
 import { Kernel } from '../kernel/kernel.js';
+import type { Tracing } from '../kernel/trace.js';
 import { Cred } from '../kernel/cred.js';
 import { TaskStruct } from '../kernel/task.js';
 import { Net } from '../net/core/net_namespace.js';
@@ -109,6 +110,15 @@ export class Host {
   /** node:dns's `lookup` and `promises.lookup` over the world's hosts table. */
   get dns(): NodeDns {
     return (this.nodeDnsModule ??= createDns(this.hostsTable));
+  }
+
+  /**
+   * The kernel's tracepoints and trace buffer, as /sys/kernel/tracing: `enable('tcp:tcp_probe')`
+   * records each hit as a line that `read()` returns; `on('tcp:tcp_probe', fn)` hands each
+   * record (a `TcpProbeRecord`) to `fn` and returns the function that stops it.
+   */
+  get tracing(): Tracing {
+    return this.kernel.tracing;
   }
 
   /** Start a process. */

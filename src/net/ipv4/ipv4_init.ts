@@ -12,6 +12,8 @@ import { ip_rcv } from './ip_input.js';
 import { ipfrag_init } from './ip_fragment.js';
 import { net_mib, snmp_set_conf_source } from './snmp.js';
 import { inet_protos } from './protocol.js';
+import type { TraceEvent } from '../../kernel/trace.js';
+import type { TcpProbeRecord } from './tcp_trace.js';
 
 /** struct netns_ipv4: the namespace's IPv4 settings (the net.ipv4.* sysctls). */
 export class NetnsIpv4 {
@@ -36,6 +38,8 @@ export class NetnsIpv4 {
   /** net.ipv4.route.mtu_expires (s) and min_pmtu. */
   ip_rt_mtu_expires = 600;
   ip_rt_min_pmtu = 512 + 20 + 20;
+  /** The kernel's tcp:tcp_probe tracepoint (set by tcp_init), kept here for tcp_rcv_established's one-test guard. */
+  trace_tcp_probe: TraceEvent<TcpProbeRecord> | null = null;
   /** ip_id_key: the secret of the IP ID hash (ip_select_ident). */
   ip_id_key = 0;
 

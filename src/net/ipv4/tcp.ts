@@ -2,6 +2,7 @@
 // socket initialisation, tcp_sendmsg, tcp_recvmsg, poll, ioctl, shutdown, close, disconnect, the
 // SOL_TCP options and TCP_INFO, the stream socket operations (inet_stream_ops) and tcp_prot.
 
+import { tcp_probe_event } from './tcp_trace.js';
 import { put_optval_int } from '../core/sock_opt.js';
 import type { Net } from '../core/net_namespace.js';
 import type { SkBuff } from '../core/skbuff.js';
@@ -1490,6 +1491,7 @@ export const tcp_protosw: InetProtosw = {
 /** tcp_init() + tcp_v4_init(): TCP joins inetsw and inet_protos of a namespace. */
 export function tcp_init(net: Net): void {
   TCP_ca_names_register();
+  net.ipv4!.trace_tcp_probe = tcp_probe_event(net);
   inet_register_protosw(net, tcp_protosw);
   inet_add_protocol(net, IPPROTO_TCP, { handler: tcp_v4_rcv, err_handler: tcp_v4_err });
 }

@@ -4,6 +4,7 @@
 // in-order and out-of-order receive queues with SACK and D-SACK blocks, delayed and quick ACKs,
 // urgent data, FIN, and the state machine of tcp_rcv_state_process.
 
+import { trace_tcp_probe } from './tcp_trace.js';
 import type { SkBuff } from '../core/skbuff.js';
 import { kfree_skb, skb_orphan } from '../core/skbuff.js';
 import {
@@ -2006,6 +2007,8 @@ function tcp_data_snd_check(tp: TcpSock): void {
 /** tcp_rcv_established(): a segment for a synchronized connection. */
 export function tcp_rcv_established(tp: TcpSock, skb: SkBuff): void {
   const cb = TCP_SKB_CB(skb);
+  const probe = tp.sk_net.ipv4!.trace_tcp_probe;
+  if (probe?.enabled) trace_tcp_probe(probe, tp, skb);
   tp.tcp_mstamp = tcp_clock_us(tp.sk_net);
   if (!(cb.tcp_flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_SYN))) {
     kfree_skb(skb);

@@ -11,6 +11,7 @@ import type { Net } from '../core/net_namespace.js';
 import { TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT } from '../core/sock.js';
 import { NSEC_PER_JIFFY, type Timer } from '../../kernel/time.js';
 import { AF_INET } from '../../uapi/socket.js';
+import { sock_gen_cookie } from '../core/sock_diag.js';
 import { inet_ehash_all, inet_listeners, type EhashEntry } from './inet_hashtables.js';
 import { InetTimewaitSock } from './inet_timewait_sock.js';
 import {
@@ -219,19 +220,6 @@ export interface InetDiagReq {
   states?: number;
   /** INET_DIAG_INFO and INET_DIAG_CONG (ss -i). */
   info?: boolean;
-}
-
-/** Cookies of one namespace's socks (sock_gen_cookie gives them out on first use). */
-const cookies = new WeakMap<Net, { next: number; of: WeakMap<object, number> }>();
-
-/** sock_gen_cookie(). */
-function sock_gen_cookie(net: Net, sk: object): number {
-  let c = cookies.get(net);
-  // The first cookie of a CPU's batch (COOKIE_LOCAL_BATCH = 4096) is 4097.
-  if (!c) cookies.set(net, (c = { next: 4097, of: new WeakMap() }));
-  let v = c.of.get(sk);
-  if (v === undefined) c.of.set(sk, (v = c.next++));
-  return v;
 }
 
 /**
