@@ -509,21 +509,27 @@ export class Task {
    * No promise and no error object, so a loop that finds nothing costs nothing.
    */
   readNonblock(fd: number, buf: Uint8Array): number {
-    return this.rwNonblock(fd, buf, false);
+    return this.rwNonblock(fd, [buf], false);
   }
 
   /** write(2) that never sleeps and never throws: bytes written, or a negative errno (-EAGAIN: no room). */
   writeNonblock(fd: number, buf: Uint8Array): number {
-    return this.rwNonblock(fd, buf, true);
+    return this.rwNonblock(fd, [buf], true);
   }
 
-  private rwNonblock(fd: number, buf: Uint8Array, write: boolean): number {
+  /** writev(2) that never sleeps and never throws, as writeNonblock. */
+  writevNonblock(fd: number, iov: Uint8Array[]): number {
+    if (iov.length > UIO_MAXIOV) return -E.EINVAL;
+    return this.rwNonblock(fd, iov, true);
+  }
+
+  private rwNonblock(fd: number, iov: Uint8Array[], write: boolean): number {
     const file = this.kernelTask.files.fget(fd);
     if (!file) return -E.EBADF;
     try {
       const op = write ? file.f_op.write_iter : file.f_op.read_iter;
       if (!op) return -E.EINVAL;
-      const iter = new IovIter([buf]);
+      const iter = new IovIter(iov);
       const r = run_blocking_fast(this.kernelTask, this.clock, () => op(file, iter, true));
       // A call made with noblock never sleeps; were one to, its answer is "try again".
       return typeof r === 'number' ? r : -E.EAGAIN;

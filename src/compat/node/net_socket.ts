@@ -36,9 +36,19 @@ import {
 import { Server } from './net_server.js';
 
 interface PendingWrite {
-  data: Uint8Array;
+  /** The chunks of one _write or _writev, written with one writev(2) as libuv does. */
+  data: Uint8Array[];
+  len: number;
   off: number;
   cb: (err?: Error | null) => void;
+}
+
+/** The part of a pending write the kernel has not taken yet. */
+function remaining(p: PendingWrite): Uint8Array[] {
+  let skip = p.off;
+  let i = 0;
+  while (skip >= p.data[i]!.length) skip -= p.data[i++]!.length;
+  return [p.data[i]!.subarray(skip), ...p.data.slice(i + 1)];
 }
 
 /** A stream socket: node:net's Socket, a Duplex over one non-blocking fd of the module's task. */
@@ -62,6 +72,9 @@ export class Socket extends Duplex implements Watched {
   private due = Number.POSITIVE_INFINITY;
   private noDelay: boolean | undefined;
   private keepAlive: [boolean, number] | undefined;
+  /** What the fd has (as Node's kSetNoDelay / kSetKeepAlive*): options are set only when they change. */
+  private fdNoDelay = false;
+  private fdKeepAlive: [boolean, number] = [false, 0];
 
   constructor(
     private readonly core: Core,
@@ -305,11 +318,19 @@ export class Socket extends Duplex implements Watched {
     if (this.fd < 0 || this.unix) return;
     const t = this.core.task;
     try {
-      if (this.noDelay !== undefined) t.setsockopt(this.fd, SOL_TCP, TCP_NODELAY, this.noDelay ? 1 : 0);
+      if (this.noDelay !== undefined && this.noDelay !== this.fdNoDelay) {
+        t.setsockopt(this.fd, SOL_TCP, TCP_NODELAY, this.noDelay ? 1 : 0);
+        this.fdNoDelay = this.noDelay;
+      }
       if (this.keepAlive) {
         const [on, delay] = this.keepAlive;
-        t.setsockopt(this.fd, SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0);
-        if (on && delay >= 1000) t.setsockopt(this.fd, SOL_TCP, TCP_KEEPIDLE, Math.floor(delay / 1000));
+        const secs = Math.floor(delay / 1000);
+        const [wasOn, wasSecs] = this.fdKeepAlive;
+        if (on !== wasOn || (on && secs !== wasSecs)) {
+          t.setsockopt(this.fd, SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0);
+          if (on && secs >= 1) t.setsockopt(this.fd, SOL_TCP, TCP_KEEPIDLE, secs);
+          this.fdKeepAlive = [on, secs];
+        }
       }
     } catch {
       // As libuv: option failures on a live socket are not reported.
@@ -369,13 +390,22 @@ export class Socket extends Duplex implements Watched {
   // — writing —
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.pendingWrite = { data: chunk, off: 0, cb };
-    // A running doWrite() (this write was started from its callback) picks it up.
-    if (this.fd >= 0 && !this.connecting && !this.writing) this.doWrite();
+    this.queueWrite([chunk], chunk.length, cb);
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
-    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'buffer' as BufferEncoding, cb);
+    const data = chunks.map((c) => c.chunk);
+    this.queueWrite(
+      data,
+      data.reduce((n, b) => n + b.length, 0),
+      cb,
+    );
+  }
+
+  private queueWrite(data: Uint8Array[], len: number, cb: (err?: Error | null) => void): void {
+    this.pendingWrite = { data, len, off: 0, cb };
+    // A running doWrite() (this write was started from its callback) picks it up.
+    if (this.fd >= 0 && !this.connecting && !this.writing) this.doWrite();
   }
 
   private doWrite(): void {
@@ -388,7 +418,7 @@ export class Socket extends Duplex implements Watched {
     try {
       while (this.pendingWrite && this.fd >= 0) {
         const p = this.pendingWrite;
-        const n = this.core.task.writeNonblock(this.fd, p.off ? p.data.subarray(p.off) : p.data);
+        const n = this.core.task.writevNonblock(this.fd, p.off ? remaining(p) : p.data);
         if (n === -EAGAIN) return; // send buffer full: wait for POLLOUT
         if (n < 0) {
           this.pendingWrite = null;
@@ -398,7 +428,7 @@ export class Socket extends Duplex implements Watched {
         this.written += n;
         this.touch();
         p.off += n;
-        if (p.off >= p.data.length) {
+        if (p.off >= p.len) {
           this.pendingWrite = null;
           p.cb();
         }
@@ -530,7 +560,7 @@ export class Socket extends Duplex implements Watched {
   /** As Node counts it: bytes handed to the kernel plus those still waiting to be. */
   get bytesWritten(): number {
     let n = this.written;
-    if (this.pendingWrite) n += this.pendingWrite.data.length - this.pendingWrite.off;
+    if (this.pendingWrite) n += this.pendingWrite.len - this.pendingWrite.off;
     for (const b of (this as unknown as { writableBuffer: unknown }).writableBuffer as {
       chunk: Uint8Array | string;
     }[])
