@@ -98,7 +98,7 @@ export class Server extends EventEmitter implements Watched {
       }
     } finally {
       this.accepting = false;
-      this.core.kick();
+      this.core.update(this);
     }
   }
 

@@ -275,7 +275,7 @@ export class Socket extends Duplex implements Watched {
     if (!this.connecting || this.destroyed) return;
     this.connecting = false;
     this.touch();
-    this.core.kick();
+    this.core.update(this);
     this.emit('connect');
     this.emit('ready');
     if (this.pendingWrite) this.doWrite();
@@ -383,7 +383,7 @@ export class Socket extends Duplex implements Watched {
       }
     } finally {
       this.reading = false;
-      this.core.kick();
+      this.core.update(this);
     }
   };
 
@@ -435,7 +435,7 @@ export class Socket extends Duplex implements Watched {
       }
     } finally {
       this.writing = false;
-      this.core.kick();
+      this.core.update(this);
     }
   };
 
@@ -508,7 +508,7 @@ export class Socket extends Duplex implements Watched {
       else this.once('timeout', cb);
     }
     this.touch();
-    this.core.kick();
+    this.core.update(this);
     return this;
   }
 
