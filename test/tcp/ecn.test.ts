@@ -68,6 +68,9 @@ test('a CE-marking queue: the ECN sender reduces its window on ECE and retransmi
   assert.ok(rcv.tcpi_options & TCPI_OPT_ECN_SEEN, 'the receiver saw ECT');
   assert.equal(mib(p.b, 'IpExt', 'InCEPkts'), marked);
   assert.ok(mib(p.b, 'IpExt', 'InECT0Pkts') > 100);
+  // ss -tio shows the negotiated ECN (and, on the receiver, that ECT was seen).
+  assert.match(p.a.ss('-tnoi'), / sack ecn cubic /);
+  assert.match(p.b.ss('-tnoi'), / sack ecn ecnseen cubic /);
 });
 
 test('the same queue without ECN drops: the sender retransmits', async () => {
