@@ -81,6 +81,8 @@ export interface Impairments {
   limit?: number;
   /** Drop everything, including what is in flight, until set back to false. */
   partition?: boolean;
+  /** netem's `ecn`: a loss marks an ECN-capable (ECT) packet CE instead of dropping it. */
+  ecn?: boolean;
   /** Seed of the link's random streams (default: drawn from the world's); b→a uses one derived from it. */
   seed?: number;
 }
@@ -402,6 +404,7 @@ export function to_qopt(imp: Impairments): NetemQopt {
     o.limit = imp.limit;
   }
   if (imp.partition !== undefined) o.partition = !!imp.partition;
+  if (imp.ecn !== undefined) o.ecn = !!imp.ecn;
   if (imp.seed !== undefined) o.seed = imp.seed >>> 0;
   return o;
 }

@@ -13,6 +13,7 @@ import * as S from '../../uapi/socket.js';
 import * as I from '../../uapi/in.js';
 import { CAP_NET_ADMIN, CAP_NET_RAW } from '../../uapi/capability.js';
 import { CMSG_ALIGN, CMSG_HDR_LEN, CMSG_LEN } from '../../uapi/cmsg.js';
+import { INET_ECN_MASK } from './inet_ecn.js';
 import {
   IP_CMSG_CHECKSUM,
   IP_CMSG_ORIGDSTADDR,
@@ -494,7 +495,9 @@ export function ip_setsockopt(
       sk.pmtudisc = val;
       return 0;
     case I.IP_TOS:
-      // __ip_sock_set_tos(): the priority follows the TOS.
+      // __ip_sock_set_tos(): the priority follows the TOS. A TCP socket's ECN bits are TCP's
+      // own (tcp_ecn_send), whatever the application asks.
+      if (sk.sk_type === S.SOCK_STREAM) val = (val & ~INET_ECN_MASK) | (sk.tos & INET_ECN_MASK);
       if (sk.tos !== val) {
         sk.tos = val & 0xff;
         sk.sk_priority = rt_tos2priority(val);

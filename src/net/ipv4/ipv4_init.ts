@@ -45,6 +45,9 @@ export class NetnsIpv4 {
 
   // The net.ipv4.tcp_* sysctls, at the reference kernel's defaults.
   sysctl_tcp_ecn = 2;
+  sysctl_tcp_ecn_fallback = 1;
+  /** Accurate ECN's option (inert while tcp_ecn cannot ask for AccECN). */
+  sysctl_tcp_ecn_option = 2;
   sysctl_tcp_syn_retries = 6;
   sysctl_tcp_synack_retries = 5;
   sysctl_tcp_syn_linear_timeouts = 4;
@@ -213,6 +216,8 @@ function register_sysctls(net: Net, ipv4: NetnsIpv4): void {
     });
   const tcp: [string, keyof NetnsIpv4, number, number][] = [
     ['net.ipv4.tcp_ecn', 'sysctl_tcp_ecn', 0, 2],
+    ['net.ipv4.tcp_ecn_fallback', 'sysctl_tcp_ecn_fallback', 0, 1],
+    ['net.ipv4.tcp_ecn_option', 'sysctl_tcp_ecn_option', 0, 2],
     ['net.ipv4.tcp_syn_retries', 'sysctl_tcp_syn_retries', 1, 127],
     ['net.ipv4.tcp_synack_retries', 'sysctl_tcp_synack_retries', 0, 0x7fffffff],
     ['net.ipv4.tcp_syn_linear_timeouts', 'sysctl_tcp_syn_linear_timeouts', 0, 0x7fffffff],

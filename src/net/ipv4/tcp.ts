@@ -158,6 +158,7 @@ import {
   tcp_set_keepalive,
 } from './tcp_timer.js';
 import { tcp_time_wait } from './tcp_minisocks.js';
+import { tcp_ecn_mode_rfc3168, TCP_ECN_SEEN } from './tcp_ecn.js';
 import { tcp_rcv_space_adjust } from './tcp_input.js';
 import {
   tcp_assign_congestion_control,
@@ -1246,6 +1247,8 @@ export function tcp_get_info(tp: TcpSock): Uint8Array {
     options |= T.TCPI_OPT_WSCALE;
     b[6] = (tp.rx_opt.snd_wscale & 0xf) | ((tp.rx_opt.rcv_wscale & 0xf) << 4);
   }
+  if (tcp_ecn_mode_rfc3168(tp)) options |= T.TCPI_OPT_ECN;
+  if (tp.ecn_flags & TCP_ECN_SEEN) options |= T.TCPI_OPT_ECN_SEEN;
   b[5] = options;
   u32(8, jiffies_to_usecs(tp.icsk_rto));
   u32(12, jiffies_to_usecs(Math.min(tp.icsk_ack.ato, tp.icsk_delack_max)));

@@ -35,6 +35,8 @@ import {
   TCPHDR_RST,
   TCPHDR_SYN,
   TCPHDR_URG,
+  TCPHDR_ECE,
+  TCPHDR_CWR,
   TCP_CA_Open,
   TCP_CA_Disorder,
   TCP_CA_CWR,
@@ -43,6 +45,7 @@ import {
 } from '../../uapi/tcp.js';
 import {
   TcpSock,
+  type RequestSock,
   TCP_SKB_CB,
   TcpOptionsReceived,
   TCPOPT_EOL,
@@ -99,6 +102,7 @@ import {
   FLAG_ACKED,
   FLAG_NOT_DUP,
   FLAG_CA_ALERT,
+  FLAG_ECE,
   FLAG_FORWARD_PROGRESS,
   FLAG_ORIG_SACK_ACKED,
   FLAG_DSACK_TLP,
@@ -199,6 +203,17 @@ import {
   TCP_MIB_ATTEMPTFAILS,
 } from './snmp.js';
 import { dst_mtu } from './inet_dgram.js';
+import {
+  TCP_ECN_DEMAND_CWR,
+  TCP_ECN_SEEN,
+  tcp_ecn_disabled,
+  tcp_ecn_rcv_ecn_echo,
+  tcp_ecn_accept_cwr,
+  tcp_ecn_rcv_synack,
+  tcp_ecn_rcv_syn,
+  tcp_count_delivered,
+} from './tcp_ecn.js';
+import { INET_ECN_CE, INET_ECN_MASK, INET_ECN_NOT_ECT } from './inet_ecn.js';
 
 const MIB = (n: string): number => linux_mib_index(n);
 const MIB_PAWSESTABREJECTED = MIB('PAWSEstab');
@@ -208,6 +223,7 @@ const MIB_TCPCHALLENGEACK = MIB('TCPChallengeACK');
 const MIB_TCPSYNCHALLENGE = MIB('TCPSYNChallenge');
 const MIB_TCPHPACKS = MIB('TCPHPAcks');
 const MIB_TCPDELIVERED = MIB('TCPDelivered');
+const MIB_TCPDELIVEREDCE = MIB('TCPDeliveredCE');
 const MIB_TCPPUREACKS = MIB('TCPPureAcks');
 const MIB_DELAYEDACKLOST = MIB('DelayedACKLost');
 const MIB_TCPZEROWINDOWDROP = MIB('TCPZeroWindowDrop');
@@ -807,6 +823,7 @@ function tcp_clean_rtx_queue(
   prior_fack: number,
   prior_snd_una: number,
   st: TcpSacktagState,
+  ece_ack: boolean,
 ): number {
   let flag = 0;
   let first_ackt = 0;
@@ -838,7 +855,7 @@ function tcp_clean_rtx_queue(
     }
     if (sacked & TCPCB_SACKED_ACKED) tp.sacked_out -= acked_pcount;
     else if (sack) {
-      tp.delivered += acked_pcount;
+      tcp_count_delivered(tp, acked_pcount, ece_ack);
       if (!tcp_skb_spurious_retrans(tp, skb))
         tcp_rack_advance(tp, sacked, scb.end_seq, scb.tcp_tstamp, scb.tx_order);
     }
@@ -873,7 +890,7 @@ function tcp_clean_rtx_queue(
   if (flag & FLAG_ACKED) {
     flag |= FLAG_SET_XMIT_TIMER;
     if (!sack) {
-      tcp_remove_reno_sacks(tp, pkts_acked);
+      tcp_remove_reno_sacks(tp, pkts_acked, ece_ack);
       // Without SACK, progress over a retransmitted segment cannot prove the original arrived.
       if (flag & FLAG_RETRANS_DATA_ACKED) flag &= ~FLAG_ORIG_SACK_ACKED;
     } else if (before(reord, prior_fack)) {
@@ -999,7 +1016,7 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     if (has_sacks) {
       flag |= tcp_sacktag_write_queue(tp, ack, prior_snd_una, st);
       flag = tcp_fastretrans_alert(tp, prior_snd_una, num_dupack, flag);
-      tcp_newly_delivered(tp, prior_delivered);
+      tcp_newly_delivered(tp, prior_delivered, flag);
       tcp_xmit_recovery(tp, recovery_rexmit.rexmit);
     }
     return 0;
@@ -1025,9 +1042,12 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     else NET_INC_STATS(tp.sk_net, MIB_TCPPUREACKS);
     flag |= tcp_ack_update_window(tp, skb, ack, ack_seq);
     if (has_sacks) flag |= tcp_sacktag_write_queue(tp, ack, prior_snd_una, st);
-    // tcp_count_delivered(): segments SACKed (or D-SACKed) by this ACK were delivered.
-    if (st.sack_delivered) tp.delivered += st.sack_delivered;
+    if (tcp_ecn_rcv_ecn_echo(tp, cb.tcp_flags)) flag |= FLAG_ECE;
+    // Segments SACKed (or D-SACKed) by this ACK were delivered.
+    if (st.sack_delivered) tcp_count_delivered(tp, st.sack_delivered, (flag & FLAG_ECE) !== 0);
   }
+  // RFC 3168 wants CWR on new data only; Linux takes it on pure ACKs too, for peers that put it there.
+  tcp_ecn_accept_cwr(tp, skb);
   tp.sk_err_soft = 0;
   tp.icsk_probes_out = 0;
   tp.rcv_tstamp = tcp_jiffies32(tp.sk_net);
@@ -1036,14 +1056,14 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
     // no_queue: if data was D-SACKed, see if a reduction can be undone.
     if (flag & FLAG_DSACKING_ACK) {
       flag = tcp_fastretrans_alert(tp, prior_snd_una, num_dupack, flag);
-      tcp_newly_delivered(tp, prior_delivered);
+      tcp_newly_delivered(tp, prior_delivered, flag);
     }
     tcp_ack_probe(tp);
     if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
     return 1;
   }
   ack_rtt.rtt_us = -1;
-  flag |= tcp_clean_rtx_queue(tp, prior_fack, prior_snd_una, st);
+  flag |= tcp_clean_rtx_queue(tp, prior_fack, prior_snd_una, st, (flag & FLAG_ECE) !== 0);
   tcp_rack_update_reo_wnd(tp, st.prior_delivered);
   if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
   if (tcp_ack_is_dubious(tp, flag)) {
@@ -1053,16 +1073,19 @@ export function tcp_ack(tp: TcpSock, skb: SkBuff, flag: number): number {
   }
   // If needed, reset the TLP/RTO timer when RACK did not set one.
   if (flag & FLAG_SET_XMIT_TIMER) tcp_set_xmit_timer(tp);
-  const delivered = tcp_newly_delivered(tp, prior_delivered);
+  const delivered = tcp_newly_delivered(tp, prior_delivered, flag);
   tcp_cong_control(tp, ack, delivered, tp.lost - lost, flag);
   tcp_xmit_recovery(tp, rexmit);
   return 1;
 }
 
 /** tcp_newly_delivered(): segments this ACK delivered (counted in TCPDelivered). */
-function tcp_newly_delivered(tp: TcpSock, prior_delivered: number): number {
+function tcp_newly_delivered(tp: TcpSock, prior_delivered: number, flag: number): number {
   const delivered = tp.delivered - prior_delivered;
-  if (delivered > 0) NET_ADD_STATS(tp.sk_net, MIB_TCPDELIVERED, delivered);
+  if (delivered > 0) {
+    NET_ADD_STATS(tp.sk_net, MIB_TCPDELIVERED, delivered);
+    if (flag & FLAG_ECE) NET_ADD_STATS(tp.sk_net, MIB_TCPDELIVEREDCE, delivered);
+  }
   return delivered;
 }
 
@@ -1633,7 +1656,47 @@ function tcp_event_data_recv(tp: TcpSock, skb: SkBuff): void {
     } else if (m > tp.icsk_rto) tcp_incr_quickack(tp, TCP_MAX_QUICKACKS);
   }
   a.lrcvtime = now;
+  tcp_data_ecn_check(tp, skb);
   if (skb.len >= 128) tcp_grow_window(tp, skb);
+}
+
+/**
+ * tcp_ecn_create_request(): a listener agrees to ECN when the SYN asks for it with ECE and CWR
+ * and net.ipv4.tcp_ecn is not 0 — unless the SYN itself came ECT-marked with no reserved header
+ * bit set (RFC 3168 §6.1.1 forbids ECT on a SYN: something on the path is not what it seems).
+ */
+export function tcp_ecn_create_request(req: RequestSock, skb: SkBuff, listener: TcpSock): void {
+  const cb = TCP_SKB_CB(skb);
+  if ((cb.tcp_flags & (TCPHDR_ECE | TCPHDR_CWR)) !== (TCPHDR_ECE | TCPHDR_CWR)) return;
+  const ect = (cb.ip_dsfield & INET_ECN_MASK) !== INET_ECN_NOT_ECT;
+  // th->res1 and th->ae: the low four bits of the data offset byte.
+  const reserved = (skb.head[skb.transport_header + 12]! & 0x0f) !== 0;
+  const ecn_ok = listener.sk_net.ipv4!.sysctl_tcp_ecn !== 0;
+  if ((!ect || reserved) && ecn_ok) req.ecn_ok = 1;
+}
+
+/**
+ * tcp_data_ecn_check(): the IP ECN field of received data. CE: echo ECE until the peer's CWR,
+ * and ACK quickly (the sender's cwnd may be tiny). ECT or CE: the peer does send ECN-capable
+ * data (TCP_ECN_SEEN). Not-ECT after ECT was seen is probably a retransmission: ACK quickly.
+ */
+function tcp_data_ecn_check(tp: TcpSock, skb: SkBuff): void {
+  if (tcp_ecn_disabled(tp)) return;
+  switch (TCP_SKB_CB(skb).ip_dsfield & INET_ECN_MASK) {
+    case INET_ECN_NOT_ECT:
+      if (tp.ecn_flags & TCP_ECN_SEEN) tcp_enter_quickack_mode(tp, 2);
+      break;
+    case INET_ECN_CE:
+      if (!(tp.ecn_flags & TCP_ECN_DEMAND_CWR)) {
+        tcp_enter_quickack_mode(tp, 2);
+        tp.ecn_flags |= TCP_ECN_DEMAND_CWR;
+      }
+      tp.ecn_flags |= TCP_ECN_SEEN;
+      break;
+    default:
+      tp.ecn_flags |= TCP_ECN_SEEN;
+      break;
+  }
 }
 
 /** __tcp_ack_snd_check(): ACK now, or arm the delayed ACK. */
@@ -1775,6 +1838,7 @@ function tcp_dsack_extend_ofo(_tp: TcpSock, _skb: SkBuff): void {}
 
 /** tcp_data_queue_ofo(): queue data that arrived ahead of a hole. */
 function tcp_data_queue_ofo(tp: TcpSock, skb: SkBuff): void {
+  tcp_data_ecn_check(tp, skb);
   if (!tcp_try_rmem_schedule(tp, skb.truesize)) {
     NET_INC_STATS(tp.sk_net, MIB_TCPOFODROP);
     kfree_skb(skb);
@@ -2128,6 +2192,7 @@ function tcp_rcv_synsent_state_process(tp: TcpSock, skb: SkBuff): number {
       return -1;
     }
     // The SYN-ACK: "If the SYN bit is on and the ACK is acceptable, we are established".
+    tcp_ecn_rcv_synack(tp, cb.tcp_flags);
     tcp_init_wl(tp, cb.seq);
     tcp_try_undo_spurious_syn(tp);
     tcp_ack(tp, skb, FLAG_SLOWPATH);
@@ -2189,6 +2254,7 @@ function tcp_rcv_synsent_state_process(tp: TcpSock, skb: SkBuff): number {
     tp.snd_wl1 = cb.seq;
     tp.max_window = tp.snd_wnd;
     if (!tp.rx_opt.wscale_ok) tp.rx_opt.snd_wscale = tp.rx_opt.rcv_wscale = 0;
+    tcp_ecn_rcv_syn(tp, cb.tcp_flags);
     tcp_sync_mss(tp, tp.icsk_pmtu_cookie);
     tcp_initialize_rcv_mss(tp);
     tcp_send_synack(tp);

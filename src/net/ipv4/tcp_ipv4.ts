@@ -27,6 +27,7 @@ import {
   inet_route_output,
   ip_hdr_saddr,
   ip_hdr_daddr,
+  ip_hdr_tos,
   ipv4_sysctl,
   rt_is_broadcast,
   rt_is_multicast,
@@ -84,6 +85,7 @@ import {
   tcp_rcv_state_process,
   tcp_parse_options,
   tcp_simple_retransmit,
+  tcp_ecn_create_request,
 } from './tcp_input.js';
 import {
   tcp_check_req,
@@ -108,6 +110,7 @@ import {
   TCP_MIB_OUTRSTS,
 } from './snmp.js';
 import { icmp_err_parts } from './udp.js';
+import { INET_ECN_MASK } from './inet_ecn.js';
 import { icmp_err_convert } from './icmp.js';
 import { ip_icmp_error } from './ip_sockglue.js';
 
@@ -245,7 +248,7 @@ function tcp_v4_send_reply(
     daddr,
     IPPROTO_TCP,
     ipv4_sysctl(net).sysctl_ip_default_ttl,
-    tos,
+    tos & ~INET_ECN_MASK, // ip_send_unicast_reply(): replies are never ECN-capable
     true,
     null,
     null,
@@ -469,6 +472,7 @@ function tcp_v4_conn_request(listener: TcpSock, skb: SkBuff, isn: number): void 
   if (typeof dst === 'number') return listendrop(net);
   if (tmp.tstamp_ok)
     req.ts_off = secure_tcp_ts_off(net, req.ir_loc_addr, req.ir_rmt_addr, ipv4.sysctl_tcp_timestamps);
+  tcp_ecn_create_request(req, skb, listener);
   if (!want_cookie && !isn) {
     const max_syn_backlog = ipv4.sysctl_max_syn_backlog;
     if (!syncookies && max_syn_backlog - listener.icsk_accept_queue.qlen < max_syn_backlog >> 2)
@@ -491,13 +495,15 @@ function tcp_v4_conn_request(listener: TcpSock, skb: SkBuff, isn: number): void 
     isn = c.isn;
     req.mss = c.mss;
     NET_INC_STATS(net, MIB_SYNCOOKIESSENT);
+    // Only the timestamp can carry the ECN agreement to the cookie's ACK.
+    if (!req.tstamp_ok) req.ecn_ok = 0;
     if (req.tstamp_ok)
       req.cookie_ts =
         (cookie_init_timestamp(
           req.wscale_ok !== 0,
           req.snd_wscale,
           req.sack_ok !== 0,
-          false,
+          req.ecn_ok !== 0,
           tcp_clock_ms(net),
         ) +
           req.ts_off) >>>
@@ -625,6 +631,7 @@ export function tcp_v4_rcv(skb: SkBuff): number {
   cb.end_seq = (cb.seq + (flags & TCPHDR_SYN ? 1 : 0) + (flags & TCPHDR_FIN ? 1 : 0) + len - doff) >>> 0;
   cb.sacked = 0;
   cb.tw_isn = 0;
+  cb.ip_dsfield = ip_hdr_tos(skb);
   skb.pull(th + doff - skb.data);
   const sport = (h[th] << 8) | h[th + 1];
   const dport = (h[th + 2] << 8) | h[th + 3];
@@ -777,6 +784,8 @@ function tcp_check_req_cookie(listener: TcpSock, skb: SkBuff): boolean {
   req.sack_ok = opts ? (opts.sack_ok ? 1 : 0) : 0;
   req.wscale_ok = opts ? (opts.wscale_ok ? 1 : 0) : 0;
   req.snd_wscale = opts ? opts.snd_wscale : 0;
+  // cookie_ecn_ok(): the SYN agreed to ECN (the timestamp says) and ECN is still on here.
+  req.ecn_ok = opts?.ecn_ok && ipv4.sysctl_tcp_ecn ? 1 : 0;
   if (tmp.saw_tstamp) req.ts_off = secure_tcp_ts_off(net, daddr, saddr, ipv4.sysctl_tcp_timestamps);
   const child = tcp_cookie_child(listener, skb, req);
   if (!child) return false;

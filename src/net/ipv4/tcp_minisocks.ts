@@ -36,6 +36,7 @@ import {
   tcp_full_space,
   keepalive_time_when,
 } from './tcp_sock.js';
+import { tcp_ecn_openreq_child } from './tcp_ecn.js';
 import {
   tcp_hashinfo,
   inet_ehash_insert,
@@ -422,6 +423,7 @@ function tcp_create_openreq_child(listener: TcpSock, req: RequestSock, skb: SkBu
   child.sk_lingertime = listener.sk_lingertime;
   child.sk_bound_dev_if = listener.sk_bound_dev_if;
   child.tos = listener.tos;
+  tcp_ecn_openreq_child(child, req);
   child.uc_ttl = listener.uc_ttl;
   child.pmtudisc = listener.pmtudisc;
   child.recverr = listener.recverr;

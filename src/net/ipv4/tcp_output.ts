@@ -30,6 +30,8 @@ import {
   TCPHDR_RST,
   TCPHDR_SYN,
   TCPHDR_URG,
+  TCPHDR_ECE,
+  TCPHDR_CWR,
   TCP_CA_Open,
   TCP_CA_CWR,
   TCP_CA_Recovery,
@@ -116,6 +118,13 @@ import {
 } from './snmp.js';
 import { tcp_rearm_rto, tcp_init_wl } from './tcp_input.js';
 import { tcp_enter_cwr } from './tcp_recovery.js';
+import {
+  tcp_ecn_send,
+  tcp_ecn_send_syn,
+  tcp_ecn_clear_syn,
+  tcp_ecn_make_synack,
+  tcp_ecn_send_synack,
+} from './tcp_ecn.js';
 
 const MIB_TCPWANTZEROWINDOWADV = linux_mib_index('TCPWantZeroWindowAdv');
 const MIB_TCPTOZEROWINDOWADV = linux_mib_index('TCPToZeroWindowAdv');
@@ -582,6 +591,7 @@ export function tcp_transmit_skb(
       fl |= TCPHDR_URG;
     }
   }
+  if (!(flags & TCPHDR_SYN)) fl = tcp_ecn_send(sk, skb.len, tcb.seq, tcp_header_size, fl);
   tcp_write_header(
     skb.head,
     o,
@@ -1420,6 +1430,7 @@ export function tcp_connect(sk: TcpSock): number {
   tcp_connect_init(sk);
   const buff = tcp_ctl_skb();
   tcp_init_nondata_skb(buff, sk.write_seq, TCPHDR_SYN);
+  tcp_ecn_send_syn(sk, buff);
   sk.write_seq = (sk.write_seq + 1) >>> 0;
   sk.retrans_stamp = tcp_clock_ms(sk.sk_net) || 1;
   // The SYN is queued for retransmission like data (tcp_connect_queue_skb).
@@ -1473,7 +1484,7 @@ export function tcp_v4_send_synack(listener: TcpSock, req: RequestSock, rt: Rtab
     req.snt_isn,
     (req.rcv_isn + 1) >>> 0,
     hlen,
-    TCPHDR_SYN | TCPHDR_ACK,
+    tcp_ecn_make_synack(req, TCPHDR_SYN | TCPHDR_ACK),
     window,
     0,
   );
@@ -1494,6 +1505,7 @@ export function tcp_send_synack(sk: TcpSock): number {
   const skb = tcp_rtx_queue_head(sk);
   if (!skb || !(TCP_SKB_CB(skb).tcp_flags & TCPHDR_SYN)) return -E.EFAULT;
   TCP_SKB_CB(skb).tcp_flags |= TCPHDR_ACK;
+  tcp_ecn_send_synack(sk, skb);
   return tcp_transmit_skb(sk, skb, true);
 }
 
@@ -1613,6 +1625,8 @@ export function __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff): number {
   const avail = (tcp_wnd_end(sk) - cb.seq) >>> 0;
   if (!(cb.tcp_flags & TCPHDR_SYN) && avail < len) len = Math.max(avail, 1);
   if (skb.len > len) tcp_fragment(sk, skb, len);
+  const syn_ecn = TCPHDR_SYN | TCPHDR_ECE | TCPHDR_CWR;
+  if ((cb.tcp_flags & syn_ecn) === syn_ecn) tcp_ecn_clear_syn(sk, skb);
   const err = tcp_transmit_skb(sk, skb, true);
   if (!err) {
     TCP_INC_STATS(sk.sk_net, TCP_MIB_RETRANSSEGS);

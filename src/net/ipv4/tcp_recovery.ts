@@ -63,6 +63,7 @@ import {
 } from './tcp_input.js';
 import { tcp_set_ca_state, tcp_ca_event } from './tcp_cong.js';
 import { CA_EVENT_LOSS } from './tcp_cubic.js';
+import { tcp_ecn_queue_cwr, tcp_ecn_withdraw_cwr, tcp_count_delivered } from './tcp_ecn.js';
 import { NET_ADD_STATS, NET_INC_STATS, linux_mib_index } from './snmp.js';
 
 const MIB = (n: string): number => linux_mib_index(n);
@@ -257,20 +258,20 @@ function tcp_check_reno_reordering(tp: TcpSock, addend: number): void {
 }
 
 /** tcp_add_reno_sack(): a duplicate ACK counts as one segment received beyond the hole. */
-function tcp_add_reno_sack(tp: TcpSock, num_dupack: number): void {
+function tcp_add_reno_sack(tp: TcpSock, num_dupack: number, ece_ack: boolean): void {
   if (num_dupack) {
     const prior_sacked = tp.sacked_out;
     tp.sacked_out += num_dupack;
     tcp_check_reno_reordering(tp, 0);
     const delivered = tp.sacked_out - prior_sacked;
-    if (delivered > 0) tp.delivered += delivered;
+    if (delivered > 0) tcp_count_delivered(tp, delivered, ece_ack);
   }
 }
 
 /** tcp_remove_reno_sacks(): one ACK filled the hole; the rest account for duplicate ACKs. */
-export function tcp_remove_reno_sacks(tp: TcpSock, acked: number): void {
+export function tcp_remove_reno_sacks(tp: TcpSock, acked: number, ece_ack: boolean): void {
   if (acked > 0) {
-    tp.delivered += Math.max(acked - tp.sacked_out, 1);
+    tcp_count_delivered(tp, Math.max(acked - tp.sacked_out, 1), ece_ack);
     if (acked - 1 >= tp.sacked_out) tp.sacked_out = 0;
     else tp.sacked_out -= acked - 1;
   }
@@ -302,6 +303,7 @@ export function tcp_init_cwnd_reduction(tp: TcpSock): void {
   tp.prr_delivered = 0;
   tp.prr_out = 0;
   tp.snd_ssthresh = tp.icsk_ca_ops.ssthresh(tp);
+  tcp_ecn_queue_cwr(tp);
 }
 
 /** tcp_cwnd_reduction(): Proportional Rate Reduction (RFC 6937). */
@@ -377,9 +379,10 @@ export function tcp_try_keep_open(tp: TcpSock): void {
   }
 }
 
-/** tcp_try_to_open(). */
-function tcp_try_to_open(tp: TcpSock): void {
+/** tcp_try_to_open(): back to Open (or Disorder); an ECE on the way reduces the window (CWR). */
+function tcp_try_to_open(tp: TcpSock, flag: number): void {
   if (!tcp_any_retrans_done(tp)) tp.retrans_stamp = 0;
+  if (flag & FLAG_ECE) tcp_enter_cwr(tp);
   if (tp.icsk_ca_state !== TCP_CA_CWR) tcp_try_keep_open(tp);
 }
 
@@ -405,7 +408,10 @@ function tcp_undo_cwnd_reduction(tp: TcpSock, unmark_loss: boolean): void {
   }
   if (tp.prior_ssthresh) {
     tp.snd_cwnd = tp.icsk_ca_ops.undo_cwnd(tp);
-    if (tp.prior_ssthresh > tp.snd_ssthresh) tp.snd_ssthresh = tp.prior_ssthresh;
+    if (tp.prior_ssthresh > tp.snd_ssthresh) {
+      tp.snd_ssthresh = tp.prior_ssthresh;
+      tcp_ecn_withdraw_cwr(tp);
+    }
   }
   tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
   tp.undo_marker = 0;
@@ -603,7 +609,8 @@ function tcp_process_loss(tp: TcpSock, flag: number, num_dupack: number): void {
   }
   if (tcp_is_reno(tp)) {
     // A NewReno duplicate ACK means new data sent in step 2.b were delivered.
-    if (after(tp.snd_nxt, tp.high_seq) && num_dupack) tcp_add_reno_sack(tp, num_dupack);
+    if (after(tp.snd_nxt, tp.high_seq) && num_dupack)
+      tcp_add_reno_sack(tp, num_dupack, (flag & FLAG_ECE) !== 0);
     else if (flag & FLAG_SND_UNA_ADVANCED) tp.sacked_out = 0;
   }
   recovery_rexmit.rexmit = REXMIT_LOST;
@@ -650,9 +657,9 @@ export function tcp_fastretrans_alert(
   const state = tp.icsk_ca_state;
   if (state === TCP_CA_Recovery) {
     if (!(flag & FLAG_SND_UNA_ADVANCED)) {
-      if (tcp_is_reno(tp)) tcp_add_reno_sack(tp, num_dupack);
+      if (tcp_is_reno(tp)) tcp_add_reno_sack(tp, num_dupack, ece_ack);
     } else if (tcp_try_undo_partial(tp, prior_snd_una)) return flag;
-    if (tcp_try_undo_dsack(tp)) tcp_try_to_open(tp);
+    if (tcp_try_undo_dsack(tp)) tcp_try_to_open(tp, flag);
     flag = tcp_identify_packet_loss(tp, flag);
     if (tp.icsk_ca_state !== TCP_CA_Recovery) {
       if (!tcp_time_to_recover(tp)) return flag;
@@ -673,12 +680,12 @@ export function tcp_fastretrans_alert(
   }
   if (tcp_is_reno(tp)) {
     if (flag & FLAG_SND_UNA_ADVANCED) tp.sacked_out = 0;
-    tcp_add_reno_sack(tp, num_dupack);
+    tcp_add_reno_sack(tp, num_dupack, ece_ack);
   }
   if (tp.icsk_ca_state <= TCP_CA_Disorder) tcp_try_undo_dsack(tp);
   flag = tcp_identify_packet_loss(tp, flag);
   if (!tcp_time_to_recover(tp)) {
-    tcp_try_to_open(tp);
+    tcp_try_to_open(tp, flag);
     return flag;
   }
   // Otherwise enter Recovery.
@@ -737,6 +744,7 @@ export function tcp_enter_loss(tp: TcpSock): void {
   tcp_set_ca_state(tp, TCP_CA_Loss);
   tp.high_seq = tp.snd_nxt;
   tp.tlp_high_seq = 0;
+  tcp_ecn_queue_cwr(tp);
   // F-RTO step 1: retransmit snd_una, unless a recovery is underway (but repeated timeouts on
   // the same snd_una may use it, RFC 5682 §3.2).
   tp.frto = net.sysctl_tcp_frto && (new_recovery || tp.icsk_retransmits) ? 1 : 0;

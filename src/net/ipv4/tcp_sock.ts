@@ -224,6 +224,8 @@ export interface TcpSkbCb {
   ack_seq: number;
   /** skb_mstamp_ns: when it was last sent, in µs here (tcp_skb_timestamp_us). */
   tcp_tstamp: number;
+  /** ip_dsfield: the DS field (TOS byte) of the IP header the segment came in (tcp_v4_fill_cb). */
+  ip_dsfield: number;
   /** tcp_gso_segs / tcp_gso_size. */
   tcp_gso_segs: number;
   tcp_gso_size: number;
@@ -600,6 +602,8 @@ export class TcpSock extends InetSock {
   rcvq_space_time = 0;
   delivered = 0;
   delivered_ce = 0;
+  /** tp->ecn_flags: TCP_ECN_* (tcp_ecn.ts). */
+  ecn_flags = 0;
   app_limited = 0;
   rcv_ooopack = 0;
   /** last_oow_ack_time: rate limit of out-of-window duplicate ACKs (jiffies). */

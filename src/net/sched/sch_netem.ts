@@ -18,6 +18,7 @@ import { Timer } from '../../kernel/time.js';
 import { Prandom } from '../../kernel/random.js';
 import * as E from '../../uapi/errno.js';
 import { QdiscStats } from './sch_generic.js';
+import { INET_ECN_set_ce } from '../ipv4/inet_ecn.js';
 
 /** NETEM_DIST_SCALE: distribution table entries are in units of sigma / 8192. */
 export const NETEM_DIST_SCALE = 8192;
@@ -81,6 +82,8 @@ export interface NetemQopt {
   seed?: number;
   /** usernet: drop everything, in flight too, until switched off. */
   partition: boolean;
+  /** TCA_NETEM_ECN: a loss event marks an ECN-capable packet CE instead of dropping it. */
+  ecn: boolean;
 }
 
 /** The options of a fresh `tc qdisc add … netem` (everything off, limit 1000). */
@@ -106,6 +109,7 @@ export function netem_default_qopt(): NetemQopt {
     loss_model: null,
     delay_dist: 'uniform',
     partition: false,
+    ecn: false,
   };
 }
 
@@ -130,6 +134,8 @@ const CLG_GILB_ELL = 2;
 /** Why packets were dropped or altered: usernet's breakdown of the qdisc's `drops`. */
 export class NetemXstats {
   loss = 0;
+  /** Loss events that marked CE instead (netem counts them in `drops` too). */
+  ecn_marked = 0;
   limit = 0;
   partition = 0;
   duplicated = 0;
@@ -164,6 +170,7 @@ export class NetemSchedData implements Qdisc {
   cell_size = 0;
   cell_overhead = 0;
   partition = false;
+  ecn = false;
   loss_model = CLG_RANDOM;
   delay_dist: Int16Array | null = null;
   private readonly delay_cor = new CrndState();
@@ -195,8 +202,14 @@ export class NetemSchedData implements Qdisc {
     let count = 1;
     // Random duplication.
     if (this.duplicate && this.duplicate >= this.get_crandom(this.dup_cor)) ++count;
-    // Drop packet? (loss_event)
-    if (this.loss_event()) --count;
+    // Drop packet? (loss_event) With `ecn`, an ECN-capable packet is marked CE instead; Linux
+    // counts the mark as a drop in the qdisc's statistics all the same.
+    if (this.loss_event()) {
+      if (this.ecn && INET_ECN_set_ce(skb)) {
+        this.xstats.ecn_marked++;
+        this.stats.drops++;
+      } else --count;
+    }
     if (count === 0) {
       this.xstats.loss++;
       this.stats.drops++;
@@ -335,6 +348,7 @@ export class NetemSchedData implements Qdisc {
     this.packet_overhead = Math.trunc(opt.packet_overhead);
     this.cell_size = Math.floor(opt.cell_size);
     this.cell_overhead = Math.trunc(opt.cell_overhead);
+    this.ecn = !!opt.ecn;
     this.delay_dist = opt.delay_dist === 'uniform' ? null : dist_table(opt.delay_dist);
     // A new seed restarts the stream; the same seed given again (a change of other options)
     // leaves it running.
