@@ -929,7 +929,7 @@ const TCP_TSO_RTT_LOG = 9;
 const TCP_PACING_SS_RATIO = 200;
 const TCP_PACING_CA_RATIO = 120;
 /** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
-const SK_GSO_MAX_SIZE = 65536 - (MAX_TCP_HEADER + 1);
+export const SK_GSO_MAX_SIZE = 65536 - (MAX_TCP_HEADER + 1);
 
 /**
  * tcp_update_pacing_rate(): sk_pacing_rate, 200 % of cwnd * mss / srtt in slow start and 120 %
