@@ -5,6 +5,7 @@ import type { Clock } from './time.js';
 import type { Prandom } from './random.js';
 import { SysctlTable } from './sysctl.js';
 import { Tracing } from './trace.js';
+import { ModuleParams } from './module_param.js';
 import { Vfs } from './namei.js';
 import { NR_OPEN } from '../uapi/fcntl.js';
 import type { FileSystemType } from './super.js';
@@ -23,6 +24,8 @@ export class UserStruct {
 
 export class Kernel {
   readonly sysctl = new SysctlTable();
+  /** /sys/module/<module>/parameters: the module_param()s of built-in modules. */
+  readonly module_params = new ModuleParams();
   readonly vfs = new Vfs();
   /** fs.nr_open. */
   sysctl_nr_open = NR_OPEN;

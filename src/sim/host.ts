@@ -4,6 +4,8 @@ import type { Clock } from '../kernel/time.js';
 import type { Prandom } from '../kernel/random.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { Tracing } from '../kernel/trace.js';
+import { module_param_path } from '../kernel/module_param.js';
+import { EACCES, ENOENT } from '../uapi/errno.js';
 import { Cred } from '../kernel/cred.js';
 import { TaskStruct } from '../kernel/task.js';
 import { Net } from '../net/core/net_namespace.js';
@@ -157,6 +159,33 @@ export class Host {
       if (r < 0) throw new SyscallError(-r, 'sysctl');
     },
     names: (): string[] => this.kernel.sysctl.names(),
+  };
+
+  /**
+   * /sys/module/<module>/parameters/<name>: the kernel's module parameters (tcp_cubic's hystart,
+   * beta…), read and written as text the way sysfs takes them — writes are parsed like
+   * param_set_int (decimal, 0x hex, 0 octal, one trailing newline) and throw a SyscallError
+   * (EINVAL for garbage, ERANGE out of range, EACCES for a read-only parameter, ENOENT unknown).
+   */
+  readonly sysfs = {
+    read: (path: string): string => {
+      const p = module_param_path(path);
+      const v = p ? this.kernel.module_params.read(p.module, p.name) : null;
+      if (v === null) throw new SyscallError(ENOENT, 'open');
+      return v;
+    },
+    write: (path: string, value: string | number): void => {
+      const p = module_param_path(path);
+      if (!p) throw new SyscallError(ENOENT, 'open');
+      const r = this.kernel.module_params.write(p.module, p.name, String(value));
+      if (r < 0) throw new SyscallError(-r, r === -ENOENT || r === -EACCES ? 'open' : 'write');
+    },
+    /** Every module parameter's path. */
+    names: (): string[] =>
+      this.kernel.module_params.names().map((n) => {
+        const [mod, name] = n.split('/');
+        return `/sys/module/${mod}/parameters/${name}`;
+      }),
   };
 
   /** The text of /proc/filesystems. */

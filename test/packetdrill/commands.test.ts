@@ -24,7 +24,17 @@ test('shell words: quotes, lists, pipes, redirections, comments', () => {
     'sysctl',
     '-q',
     'net.ipv4.tcp_rmem=4096 540000 15728640',
+    '>',
+    '/dev/null',
   ]);
+  // Standard output to a file is kept (echo writes through it); 2> and <, dropped.
+  assert.deepEqual(shellWords('echo 3 >/sys/module/m/parameters/p 2>/dev/null'), [
+    'echo',
+    '3',
+    '>',
+    '/sys/module/m/parameters/p',
+  ]);
+  assert.deepEqual(shellWords('echo 3 1>> f < g'), ['echo', '3', '>>', 'f']);
   assert.deepEqual(shellWords('a &> /dev/null || b ; nstat | grep X'), [
     'a',
     '||',
@@ -94,10 +104,7 @@ test('ip, ethtool, tc, nstat and the restore script; anything else is refused', 
   runCommand('/tmp/sysctl_restore_${PPID}.sh', c);
   assert.equal(runCommand('nstat > /dev/null', c), 0);
   assert.equal(runCommand('nstat | grep TcpExtOutOfWindowIcmps > /dev/null', c), 1);
-  assert.throws(
-    () => runCommand('echo 3 > /sys/module/tcp_cubic/parameters/hystart_detect', c),
-    /unsupported command: `echo 3`/,
-  );
+  assert.throws(() => runCommand('modprobe tcp_bbr', c), /unsupported command: `modprobe tcp_bbr`/);
   assert.throws(() => runCommand('ip -6 route change 2001:DB8::1 via fd3d::1 dev tun0', c), /no IPv6/);
 });
 
@@ -132,4 +139,35 @@ test('a code block needs a TCP socket under test; its assertion fails at the end
   assert.match(r.errors[0]!, /^t\.pkt:2: runtime error in code: can't find getsockopt to get TCP info/);
   const r2 = await runScript(parseScript('0 %{ print(1) }%\n'), { file: 't.pkt' });
   assert.deepEqual(r2.errors, ['t.pkt:1: runtime error in code: no socket to use for code']);
+});
+
+test('echo into /sys/module writes the host kernel module parameter, with its checks', () => {
+  const c = ctx();
+  const path = '/sys/module/tcp_cubic/parameters/hystart_detect';
+  assert.equal(c.host.sysfs.read(path), '3');
+  assert.equal(runCommand(`echo 1 > ${path}`, c), 0);
+  assert.equal(c.host.sysfs.read(path), '1');
+  // Garbage is refused (as bash reports `echo: write error: Invalid argument`), status 1.
+  assert.throws(
+    () => runCommand(`echo fast > ${path}`, c),
+    (e: unknown) =>
+      e instanceof CommandError && e.status === 1 && /write error: Invalid argument/.test(e.message),
+  );
+  assert.equal(c.host.sysfs.read(path), '1');
+  // A read-only parameter, and one that does not exist.
+  assert.throws(
+    () => runCommand('echo 50 > /sys/module/tcp_cubic/parameters/bic_scale', c),
+    (e: unknown) => e instanceof CommandError && /Permission denied/.test(e.message),
+  );
+  assert.throws(
+    () => runCommand('echo 1 > /sys/module/tcp_cubic/parameters/no_such', c),
+    (e: unknown) => e instanceof CommandError && /No such file/.test(e.message),
+  );
+  // A failed write in a list lets `||` run.
+  assert.equal(runCommand(`echo x > ${path} || true`, c), 0);
+  // echo into /proc/sys is a sysctl write; without a file (or to /dev/null) it does nothing.
+  assert.equal(runCommand('echo 31 > /proc/sys/net/ipv4/ip_default_ttl', c), 0);
+  assert.equal(c.host.sysctl.read('net.ipv4.ip_default_ttl'), 31);
+  assert.equal(runCommand('echo hello > /dev/null; echo hello', c), 0);
+  assert.throws(() => runCommand('echo 1 > /tmp/somewhere', c), CommandError);
 });

@@ -43,6 +43,7 @@ const AREAS = [
   'rfc5961',
   'sockopt',
   'ecn',
+  'cubic',
 ];
 
 test('the script set covers every area', () => {

@@ -176,6 +176,7 @@ import {
   TCP_MIB_ATTEMPTFAILS,
 } from './snmp.js';
 import { TCP_ca_names_register } from './tcp_cong.js';
+import { cubictcp_register } from './tcp_cubic.js';
 
 const MIB_TCPABORTONCLOSE = linux_mib_index('TCPAbortOnClose');
 const MIB_TCPABORTONDATA = linux_mib_index('TCPAbortOnData');
@@ -1495,6 +1496,8 @@ export const tcp_protosw: InetProtosw = {
 export function tcp_init(net: Net): void {
   TCP_ca_names_register();
   net.ipv4!.trace_tcp_probe = tcp_probe_event(net);
+  // CUBIC is built in: its module parameters exist from boot.
+  cubictcp_register(net.kernel);
   inet_register_protosw(net, tcp_protosw);
   inet_add_protocol(net, IPPROTO_TCP, { handler: tcp_v4_rcv, err_handler: tcp_v4_err });
 }

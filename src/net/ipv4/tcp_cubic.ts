@@ -5,6 +5,7 @@
 // delay detectors ending slow start early.
 
 import { HZ } from '../../kernel/time.js';
+import type { Kernel } from '../../kernel/kernel.js';
 import { TCP_CA_Loss } from '../../uapi/tcp.js';
 import {
   TcpSock,
@@ -15,7 +16,7 @@ import {
   type TcpCongestionOps,
 } from './tcp_sock.js';
 import { tcp_slow_start, tcp_cong_avoid_ai, tcp_reno_undo_cwnd } from './tcp_cong.js';
-import { tcp_is_cwnd_limited } from './tcp_output.js';
+import { tcp_is_cwnd_limited, SK_GSO_MAX_SIZE } from './tcp_output.js';
 import { NET_INC_STATS, NET_ADD_STATS, linux_mib_index } from './snmp.js';
 
 const BICTCP_BETA_SCALE = 1024;
@@ -27,23 +28,68 @@ const HYSTART_MIN_SAMPLES = 8;
 const HYSTART_DELAY_MIN = 4000;
 const HYSTART_DELAY_MAX = 16000;
 
-// Module parameters at Linux's defaults.
-const fast_convergence = 1;
-const beta = 717;
-const initial_ssthresh = 0;
-const bic_scale = 41;
-const tcp_friendliness = 1;
-const hystart = 1;
-const hystart_detect = HYSTART_ACK_TRAIN | HYSTART_DELAY;
-const hystart_low_window = 16;
-const hystart_ack_delta_us = 2000;
+/**
+ * tcp_cubic's module parameters (/sys/module/tcp_cubic/parameters), at Linux's defaults. A host is
+ * one kernel, so each host has one set, shared by all its CUBIC connections; writes take effect
+ * on the next ACK, as in Linux. beta_scale, cube_rtt_scale and cube_factor are computed once from
+ * beta and bic_scale when the module registers (cubictcp_register()), so a later write of beta
+ * changes the reduction and fast convergence but not the TCP-friendly estimate.
+ */
+export class CubicParams {
+  fast_convergence = 1;
+  beta = 717;
+  initial_ssthresh = 0;
+  bic_scale = 41;
+  tcp_friendliness = 1;
+  hystart = 1;
+  hystart_detect = HYSTART_ACK_TRAIN | HYSTART_DELAY;
+  hystart_low_window = 16;
+  hystart_ack_delta_us = 2000;
+  beta_scale = 0;
+  /** 1024 * c / rtt. */
+  cube_rtt_scale = 0;
+  /** 2^(10 + 3 * BICTCP_HZ) / (bic_scale * 10): K = cbrt(cube_factor * (W_max - cwnd)). */
+  cube_factor = 0;
+}
 
-// cubictcp_register().
-const beta_scale = Math.floor((8 * (BICTCP_BETA_SCALE + beta)) / 3 / (BICTCP_BETA_SCALE - beta));
-/** 1024 * c / rtt. */
-const cube_rtt_scale = bic_scale * 10;
-/** 2^(10 + 3 * BICTCP_HZ) / (bic_scale * 10): K = cbrt(cube_factor * (W_max - cwnd)). */
-const cube_factor = Math.floor(2 ** (10 + 3 * BICTCP_HZ) / (bic_scale * 10));
+type CubicParamName = Exclude<keyof CubicParams, 'beta_scale' | 'cube_rtt_scale' | 'cube_factor'>;
+
+/** module_param() modes: bic_scale feeds the precomputed factors and is read-only. */
+const CUBIC_PARAMS: readonly (readonly [CubicParamName, number])[] = [
+  ['fast_convergence', 0o644],
+  ['beta', 0o644],
+  ['initial_ssthresh', 0o644],
+  ['bic_scale', 0o444],
+  ['tcp_friendliness', 0o644],
+  ['hystart', 0o644],
+  ['hystart_detect', 0o644],
+  ['hystart_low_window', 0o644],
+  ['hystart_ack_delta_us', 0o644],
+];
+
+const cubic_params = new WeakMap<Kernel, CubicParams>();
+
+/** cubictcp_register(): the kernel's parameter set, its module_params, the scale factors. */
+export function cubictcp_register(kernel: Kernel): CubicParams {
+  let p = cubic_params.get(kernel);
+  if (p) return p;
+  const params = (p = new CubicParams());
+  cubic_params.set(kernel, params);
+  for (const [name, perm] of CUBIC_PARAMS)
+    kernel.module_params.register('tcp_cubic', name, {
+      type: 'int',
+      perm,
+      get: () => params[name],
+      set: (v) => (params[name] = v),
+    });
+  params.beta_scale = Math.floor(
+    (8 * (BICTCP_BETA_SCALE + params.beta)) / 3 / (BICTCP_BETA_SCALE - params.beta),
+  );
+  params.cube_rtt_scale = params.bic_scale * 10;
+  params.cube_factor = Math.floor(2 ** (10 + 3 * BICTCP_HZ) / (params.bic_scale * 10));
+  return params;
+}
+
 const TWO_POW_40 = 2 ** 40;
 
 const MIB_TCPHYSTARTTRAINDETECT = linux_mib_index('TCPHystartTrainDetect');
@@ -59,6 +105,11 @@ export const CA_EVENT_LOSS = 3;
 
 /** struct bictcp: CUBIC's per-connection state (inet_csk_ca). */
 export class Bictcp {
+  constructor(
+    /** The host's tcp_cubic parameters (Linux reads the module's globals). */
+    readonly p: CubicParams,
+  ) {}
+
   /** Increase cwnd by 1 after this many ACKs. */
   cnt = 0;
   last_max_cwnd = 0;
@@ -91,7 +142,7 @@ export class Bictcp {
 function ca(sk: TcpSock): Bictcp {
   let c = sk.icsk_ca_priv as Bictcp | null;
   if (!(c instanceof Bictcp)) {
-    c = new Bictcp();
+    c = new Bictcp(cubictcp_register(sk.sk_net.kernel));
     sk.icsk_ca_priv = c;
   }
   return c;
@@ -107,9 +158,10 @@ function bictcp_hystart_reset(sk: TcpSock): void {
 }
 
 function cubictcp_init(sk: TcpSock): void {
-  ca(sk).reset();
-  if (hystart) bictcp_hystart_reset(sk);
-  if (!hystart && initial_ssthresh) sk.snd_ssthresh = initial_ssthresh;
+  const c = ca(sk);
+  c.reset();
+  if (c.p.hystart) bictcp_hystart_reset(sk);
+  if (!c.p.hystart && c.p.initial_ssthresh) sk.snd_ssthresh = c.p.initial_ssthresh;
 }
 
 function cubictcp_cwnd_event(sk: TcpSock, event: number): void {
@@ -168,7 +220,7 @@ function bictcp_update(sk: TcpSock, c: Bictcp, cwnd: number, acked: number): voi
         c.bic_K = 0;
         c.bic_origin_point = cwnd;
       } else {
-        c.bic_K = cubic_root(cube_factor * (c.last_max_cwnd - cwnd));
+        c.bic_K = cubic_root(c.p.cube_factor * (c.last_max_cwnd - cwnd));
         c.bic_origin_point = c.last_max_cwnd;
       }
     }
@@ -177,7 +229,7 @@ function bictcp_update(sk: TcpSock, c: Bictcp, cwnd: number, acked: number): voi
     t = Math.floor((t * 2 ** BICTCP_HZ) / HZ);
     const offs = t < c.bic_K ? c.bic_K - t : t - c.bic_K;
     // c/rtt * (t - K)^3
-    const delta = Math.floor((cube_rtt_scale * offs * offs * offs) / TWO_POW_40);
+    const delta = Math.floor((c.p.cube_rtt_scale * offs * offs * offs) / TWO_POW_40);
     const bic_target = t < c.bic_K ? c.bic_origin_point - delta : c.bic_origin_point + delta;
     if (bic_target > cwnd) c.cnt = Math.floor(cwnd / (bic_target - cwnd));
     else c.cnt = 100 * cwnd;
@@ -185,8 +237,8 @@ function bictcp_update(sk: TcpSock, c: Bictcp, cwnd: number, acked: number): voi
     if (c.last_max_cwnd === 0 && c.cnt > 20) c.cnt = 20;
   }
   // TCP friendliness: never grow slower than Reno would.
-  if (tcp_friendliness) {
-    const d = (cwnd * beta_scale) >>> 3;
+  if (c.p.tcp_friendliness) {
+    const d = (cwnd * c.p.beta_scale) >>> 3;
     while (d > 0 && c.ack_cnt > d) {
       c.ack_cnt -= d;
       c.tcp_cwnd++;
@@ -215,10 +267,10 @@ function cubictcp_cong_avoid(sk: TcpSock, _ack: number, acked: number): void {
 function cubictcp_recalc_ssthresh(sk: TcpSock): number {
   const c = ca(sk);
   c.epoch_start = 0;
-  if (sk.snd_cwnd < c.last_max_cwnd && fast_convergence)
-    c.last_max_cwnd = Math.floor((sk.snd_cwnd * (BICTCP_BETA_SCALE + beta)) / (2 * BICTCP_BETA_SCALE));
+  if (sk.snd_cwnd < c.last_max_cwnd && c.p.fast_convergence)
+    c.last_max_cwnd = Math.floor((sk.snd_cwnd * (BICTCP_BETA_SCALE + c.p.beta)) / (2 * BICTCP_BETA_SCALE));
   else c.last_max_cwnd = sk.snd_cwnd;
-  return Math.max(Math.floor((sk.snd_cwnd * beta) / BICTCP_BETA_SCALE), 2);
+  return Math.max(Math.floor((sk.snd_cwnd * c.p.beta) / BICTCP_BETA_SCALE), 2);
 }
 
 function cubictcp_state(sk: TcpSock, new_state: number): void {
@@ -228,21 +280,24 @@ function cubictcp_state(sk: TcpSock, new_state: number): void {
   }
 }
 
-/** hystart_ack_delay(): allowance for TSO/GRO batching of ACKs, from the pacing rate. */
+/**
+ * hystart_ack_delay(): allowance for TSO/GRO batching of ACKs — the time to send four of the
+ * largest GSO packets (sk_gso_max_size) at the pacing rate, at most 1 ms.
+ */
 function hystart_ack_delay(sk: TcpSock): number {
   const rate = sk.sk_pacing_rate;
   if (!rate) return 0;
-  return Math.min(1000, Math.floor((65536 * 4 * 1_000_000) / rate));
+  return Math.min(1000, Math.floor((SK_GSO_MAX_SIZE * 4 * 1_000_000) / rate));
 }
 
 /** hystart_update(): leave slow start when ACK trains stretch or the RTT grows. */
 function hystart_update(sk: TcpSock, delay: number): void {
   const c = ca(sk);
   if (after(sk.snd_una, c.end_seq)) bictcp_hystart_reset(sk);
-  if (sk.snd_cwnd < hystart_low_window) return;
-  if (hystart_detect & HYSTART_ACK_TRAIN) {
+  if (sk.snd_cwnd < c.p.hystart_low_window) return;
+  if (c.p.hystart_detect & HYSTART_ACK_TRAIN) {
     const now = sk.tcp_mstamp;
-    if (now - c.last_ack <= hystart_ack_delta_us) {
+    if (now - c.last_ack <= c.p.hystart_ack_delta_us) {
       c.last_ack = now;
       let threshold = c.delay_min + hystart_ack_delay(sk);
       // Without pacing, the train triggers past half the minimum delay.
@@ -255,7 +310,7 @@ function hystart_update(sk: TcpSock, delay: number): void {
       }
     }
   }
-  if (hystart_detect & HYSTART_DELAY) {
+  if (c.p.hystart_detect & HYSTART_DELAY) {
     if (c.curr_rtt > delay) c.curr_rtt = delay;
     if (c.sample_cnt < HYSTART_MIN_SAMPLES) c.sample_cnt++;
     else {
@@ -278,7 +333,7 @@ function cubictcp_acked(sk: TcpSock, _acked: number, rtt_us: number): void {
   if (c.epoch_start && tcp_jiffies32(sk.sk_net) - c.epoch_start < HZ) return;
   const delay = rtt_us || 1;
   if (c.delay_min === 0 || c.delay_min > delay) c.delay_min = delay;
-  if (!c.found && tcp_in_slow_start(sk) && hystart) hystart_update(sk, delay);
+  if (!c.found && tcp_in_slow_start(sk) && c.p.hystart) hystart_update(sk, delay);
 }
 
 export const cubictcp: TcpCongestionOps = {

@@ -170,6 +170,7 @@ import {
   tcp_schedule_loss_probe,
   tcp_rto_delta_us,
   __tcp_push_pending_frames,
+  tcp_slow_start_after_idle_check,
 } from './tcp_output.js';
 import {
   recovery_rexmit,
@@ -798,6 +799,9 @@ function tcp_ack_update_window(tp: TcpSock, skb: SkBuff, ack: number, ack_seq: n
     tp.snd_wl1 = ack_seq;
     if (tp.snd_wnd !== nwin) {
       tp.snd_wnd = nwin;
+      // Data waited for this window (a zero window, probed): it may have waited long enough
+      // for the congestion window to restart.
+      if (!tp.sk_write_queue.empty()) tcp_slow_start_after_idle_check(tp);
       if (nwin > tp.max_window) {
         tp.max_window = nwin;
         tcp_sync_mss(tp, tp.icsk_pmtu_cookie);

@@ -690,6 +690,7 @@ export function tcp_stream_alloc_skb(size: number): SkBuff {
   cb.eor = 0;
   cb.tx_delivered = 0;
   cb.tx_order = 0;
+  cb.tso_end = 0;
   cb.tsorted_next = cb.tsorted_prev = null;
   return skb;
 }
@@ -732,6 +733,7 @@ function tcp_init_nondata_skb(skb: SkBuff, seq: number, flags: number): void {
   cb.eor = 0;
   cb.tx_delivered = 0;
   cb.tx_order = 0;
+  cb.tso_end = 0;
   cb.tsorted_next = cb.tsorted_prev = null;
 }
 
@@ -772,7 +774,7 @@ export function tcp_skb_entail(sk: TcpSock, skb: SkBuff): void {
  * tcp_slow_start_after_idle_check() (RFC 5681 §4.1, RFC 7661): after an idle period longer than
  * the RTO, the congestion window restarts from the initial window, halved per RTO idle.
  */
-function tcp_slow_start_after_idle_check(sk: TcpSock): void {
+export function tcp_slow_start_after_idle_check(sk: TcpSock): void {
   if (!sk.sk_net.ipv4!.sysctl_tcp_slow_start_after_idle || sk.packets_out) return;
   const delta = tcp_jiffies32(sk.sk_net) - sk.lsndtime;
   if (delta > sk.icsk_rto) tcp_cwnd_restart(sk, delta);
@@ -876,6 +878,8 @@ export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number): number {
   cb.eor = 0;
   nb.tx_delivered = cb.tx_delivered;
   nb.tx_order = cb.tx_order;
+  nb.tso_end = cb.tso_end;
+  cb.tso_end = 1;
   if (!skb.cloned) skb.tail = skb.data + len;
   else {
     // The head is shared with a copy in flight: keep those bytes, shorten the view only.
@@ -939,7 +943,7 @@ const TCP_TSO_RTT_LOG = 9;
 const TCP_PACING_SS_RATIO = 200;
 const TCP_PACING_CA_RATIO = 120;
 /** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
-const SK_GSO_MAX_SIZE = 65536 - (MAX_TCP_HEADER + 1);
+export const SK_GSO_MAX_SIZE = 65536 - (MAX_TCP_HEADER + 1);
 
 /**
  * tcp_update_pacing_rate(): sk_pacing_rate, 200 % of cwnd * mss / srtt in slow start and 120 %
@@ -1020,6 +1024,7 @@ function tcp_gso_segment_head(sk: TcpSock, skb: SkBuff, len: number, head_truesi
   sc.eor = 0;
   sc.tx_delivered = 0;
   sc.tx_order = 0;
+  sc.tso_end = 0;
   sc.tsorted_next = sc.tsorted_prev = null;
   skb.pull(len);
   cb.seq = sc.end_seq;
@@ -1085,6 +1090,7 @@ export function tcp_write_xmit(sk: TcpSock, mss_now: number, nonagle: number, pu
       const seg: SkBuff =
         last && !fragmented ? skb : tcp_gso_segment_head(sk, skb, len, last ? TCP_SKB_HEAD_TRUESIZE : 0);
       if (seg === skb) tcp_set_skb_tso_segs(skb, mss_now);
+      TCP_SKB_CB(seg).tso_end = last ? 1 : 0;
       if (tcp_transmit_skb(sk, seg, true, sk.rcv_nxt, last ? segs : 1)) break out;
       tcp_event_new_data_sent(sk, seg);
       sent_pkts++;
@@ -1609,9 +1615,27 @@ export function tcp_send_active_reset(sk: TcpSock): void {
 
 /**
  * __tcp_retransmit_skb(): send `skb` of the rtx queue again (trimmed of what was acknowledged,
- * cut to the current MSS).
+ * cut to the current MSS) — one segment.
  */
 export function __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff): number {
+  return tcp_retransmit_burst(sk, skb, 1);
+}
+
+/** Segments the last tcp_retransmit_burst() sent. */
+let retransmitted_segs = 0;
+
+/** The rtx-queue state bits the segments of one retransmitted burst share. */
+const RETRANS_STATE = TCPCB_LOST | TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS;
+
+/**
+ * The body of __tcp_retransmit_skb(): send `skb` again together with the segments after it that
+ * belong to the same Linux skb (up to its end, `segs` of them and what the window holds — Linux
+ * retransmits `cur_mss * segs` bytes of the skb as one TSO packet and splits the rest off), as one
+ * burst: the last segment carries the PSH flag __tcp_transmit_skb() forces on a multi-segment
+ * packet. Returns 0 (the segments sent are in retransmitted_segs; a failure after the first
+ * leaves the rest unsent) or the error of the first transmission.
+ */
+function tcp_retransmit_burst(sk: TcpSock, skb: SkBuff, segs: number): number {
   const cb = TCP_SKB_CB(skb);
   if (before(cb.seq, sk.snd_una)) {
     if (before(cb.end_seq, sk.snd_una) || cb.end_seq === sk.snd_una) return -E.EINVAL;
@@ -1627,32 +1651,63 @@ export function __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff): number {
   if (skb.len > len) tcp_fragment(sk, skb, len);
   const syn_ecn = TCPHDR_SYN | TCPHDR_ECE | TCPHDR_CWR;
   if ((cb.tcp_flags & syn_ecn) === syn_ecn) tcp_ecn_clear_syn(sk, skb);
-  const err = tcp_transmit_skb(sk, skb, true);
-  if (!err) {
+  let last = skb;
+  let n = 1;
+  if (segs > 1 && !cb.tso_end && !(cb.tcp_flags & TCPHDR_SYN)) {
+    let room = avail - skb.len;
+    const state = cb.sacked & RETRANS_STATE;
+    for (let next = skb.next; next && n < segs; next = next.next) {
+      const nc = TCP_SKB_CB(next);
+      if (nc.seq !== TCP_SKB_CB(last).end_seq || (nc.sacked & RETRANS_STATE) !== state) break;
+      if (next.len > cur_mss || next.len > room) break;
+      room -= next.len;
+      last = next;
+      n++;
+      if (nc.tso_end) break;
+    }
+  }
+  // Linux splits the rest of its skb off (tcp_fragment()): the burst ends an skb from now on.
+  TCP_SKB_CB(last).tso_end = 1;
+  let sent = 0;
+  retransmitted_segs = 0;
+  for (let seg: SkBuff = skb; ; seg = seg.next!) {
+    const err = tcp_transmit_skb(sk, seg, true, sk.rcv_nxt, seg === last ? n : 1);
+    const scb = TCP_SKB_CB(seg);
+    // No RTT sample from a timestamp of a transmission that may not have happened.
+    scb.sacked |= TCPCB_EVER_RETRANS;
+    if (err) {
+      NET_INC_STATS(sk.sk_net, MIB_TCPRETRANSFAIL);
+      return sent ? 0 : err;
+    }
     TCP_INC_STATS(sk.sk_net, TCP_MIB_RETRANSSEGS);
-    if (cb.tcp_flags & TCPHDR_SYN) NET_INC_STATS(sk.sk_net, MIB_TCPSYNRETRANS);
+    if (scb.tcp_flags & TCPHDR_SYN) NET_INC_STATS(sk.sk_net, MIB_TCPSYNRETRANS);
     sk.total_retrans++;
-    sk.bytes_retrans += skb.len;
-  } else NET_INC_STATS(sk.sk_net, MIB_TCPRETRANSFAIL);
-  // No RTT sample from a timestamp of a transmission that may not have happened.
-  cb.sacked |= TCPCB_EVER_RETRANS;
-  return err;
+    sk.bytes_retrans += seg.len;
+    retransmitted_segs = ++sent;
+    if (seg === last) return 0;
+  }
 }
 
-/** tcp_retransmit_skb(). */
-export function tcp_retransmit_skb(sk: TcpSock, skb: SkBuff): number {
-  const err = __tcp_retransmit_skb(sk, skb);
-  if (!err) {
-    const cb = TCP_SKB_CB(skb);
+/**
+ * tcp_retransmit_skb(): retransmit `skb` (with up to `segs` segments of its Linux skb, see
+ * tcp_retransmit_burst()) and account for them.
+ */
+export function tcp_retransmit_skb(sk: TcpSock, skb: SkBuff, segs = 1): number {
+  const err = tcp_retransmit_burst(sk, skb, segs);
+  if (err) return err;
+  const n = retransmitted_segs;
+  let seg: SkBuff = skb;
+  for (let k = 0; k < n; k++, seg = seg.next!) {
+    const cb = TCP_SKB_CB(seg);
     if (cb.sacked & TCPCB_SACKED_RETRANS) {
       // Already counted.
-    } else sk.retrans_out += tcp_skb_pcount(skb);
+    } else sk.retrans_out += tcp_skb_pcount(seg);
     cb.sacked |= TCPCB_SACKED_RETRANS | TCPCB_EVER_RETRANS;
     if (!sk.retrans_stamp) sk.retrans_stamp = tcp_clock_ms(sk.sk_net) || 1;
     if (sk.undo_retrans < 0) sk.undo_retrans = 0;
-    sk.undo_retrans += tcp_skb_pcount(skb);
+    sk.undo_retrans += tcp_skb_pcount(seg);
   }
-  return err;
+  return 0;
 }
 
 /** tcp_trim_head(): drop `len` acknowledged bytes from the front of `skb`. */
@@ -1671,14 +1726,16 @@ export function tcp_xmit_retransmit_queue(sk: TcpSock): void {
   if (!sk.packets_out) return;
   const rtx_head = tcp_rtx_queue_head(sk);
   let rearm_timer = false;
+  const max_segs = tcp_tso_segs(sk, tcp_current_mss(sk));
   for (let skb = rtx_head; skb; skb = skb.next) {
-    if (sk.snd_cwnd - tcp_packets_in_flight(sk) <= 0) break;
+    const segs = Math.min(sk.snd_cwnd - tcp_packets_in_flight(sk), max_segs);
+    if (segs <= 0) break;
     const sacked = TCP_SKB_CB(skb).sacked;
     if (sk.retrans_out >= sk.lost_out) break;
     if (!(sacked & TCPCB_LOST)) continue;
     if (sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) continue;
-    if (tcp_retransmit_skb(sk, skb)) break;
-    const pcount = tcp_skb_pcount(skb);
+    if (tcp_retransmit_skb(sk, skb, segs)) break;
+    const pcount = retransmitted_segs;
     NET_ADD_STATS(
       sk.sk_net,
       sk.icsk_ca_state !== TCP_CA_Loss ? MIB_TCPFASTRETRANS : MIB_TCPSLOWSTARTRETRANS,

@@ -240,6 +240,14 @@ export interface TcpSkbCb {
    * µs of the virtual clock (Linux's ns clock rarely gives two sends one stamp).
    */
   tx_order: number;
+  /**
+   * 1 when the segment ends an skb of Linux's rtx queue. usernet queues one skb per segment
+   * (GSO is done by TCP); Linux keeps each TSO burst as one skb until SACKs or a partial
+   * retransmission split it, and retransmits it as one burst — which gets the PSH flag
+   * __tcp_transmit_skb() forces on multi-segment packets. Set on the last segment of every burst
+   * sent or retransmitted.
+   */
+  tso_end: number;
   /** tcp_tsorted_anchor: the links of tp->tsorted_sent_queue (null: not on it). */
   tsorted_next: TsortedAnchor | null;
   tsorted_prev: TsortedAnchor | null;

@@ -1,7 +1,7 @@
 /**
  * Backtick commands of packetdrill scripts, read as configuration of the host under test. The
  * corpus uses a handful of shell forms — sysctl, the set_sysctls.py helper, defaults.sh, iproute2,
- * ethtool, tc, nstat — and those are interpreted here against the host's own tables; any other
+ * ethtool, tc, nstat, echo into /sys/module parameters — and those are interpreted here against the host's own tables; any other
  * command fails the script with a message naming it, rather than being skipped.
  *
  * Scripts address packetdrill's tun device as tun0; here that is the host's eth0.
@@ -11,6 +11,8 @@ import type { Host } from '../../sim/host.js';
 import { dev_get_by_name } from '../../net/core/dev.js';
 import type { NetDevice, Qdisc } from '../../net/core/netdevice.js';
 import { FifoQdisc, dev_graft_qdisc } from '../../net/sched/sch_generic.js';
+import { module_param_path } from '../../kernel/module_param.js';
+import { EACCES, ENOENT, strerror } from '../../uapi/errno.js';
 
 /**
  * The values gtests/net/common/defaults.sh sets, in its order. The file also flushes the TCP
@@ -136,6 +138,7 @@ export function shellWords(line: string): string[] {
     if (cur !== null) out.push(cur);
     cur = null;
   };
+
   while (i < line.length) {
     const c = line[i]!;
     if (c === ' ' || c === '\t') {
@@ -159,6 +162,10 @@ export function shellWords(line: string): string[] {
       const redir = /^(?:\d?>>?|&>|\d?<)\s*(&\d|[^\s;|&]+)?/.exec(line.slice(i));
       if (cur === null && redir) {
         i += redir[0].length;
+        // Standard output sent to a file stays, as the words `>`/`>>` and the file (echo
+        // writes to /sys and /proc/sys through it); other redirections are dropped.
+        const to = /^1?(>>?)\s*([^&\s;|][^\s;|&]*)$/.exec(redir[0]);
+        if (to) out.push(to[1]!, to[2]!);
         continue;
       }
       const m = /^(\d)?>&\d/.exec(line.slice(i));
@@ -177,11 +184,15 @@ export function shellWords(line: string): string[] {
 
 function pipeline(words: string[], ctx: CommandContext): number {
   const stages: string[][] = [[]];
-  for (const w of words) {
+  // Where the last stage's standard output goes (null: the discarded output of the script).
+  let stdout: string | null = null;
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k]!;
     if (w === '|') stages.push([]);
+    else if ((w === '>' || w === '>>') && k + 1 < words.length) stdout = words[++k]!;
     else stages.at(-1)!.push(w);
   }
-  if (stages.length === 1) return simple(stages[0]!, ctx);
+  if (stages.length === 1) return simple(stages[0]!, ctx, stdout);
   // nstat | grep NAME: whether nstat shows the counter.
   const [first, ...rest] = stages;
   if (first![0] === 'nstat' && rest.length === 1 && rest[0]![0] === 'grep' && rest[0]!.length === 2) {
@@ -191,9 +202,10 @@ function pipeline(words: string[], ctx: CommandContext): number {
   throw new CommandError(`unsupported command: \`${words.join(' ')}\``);
 }
 
-function simple(argv: string[], ctx: CommandContext): number {
+function simple(argv: string[], ctx: CommandContext, stdout: string | null): number {
   const cmd = argv[0]!;
   const base = cmd.split('/').at(-1)!;
+  if (base === 'echo') return echoCommand(argv, ctx, stdout);
   if (base === 'defaults.sh') {
     for (const [name, value] of DEFAULTS_SH)
       setSysctl(ctx, name, value, 'defaults.sh', true, DEFAULTS_QUIET.has(name));
@@ -222,6 +234,34 @@ function simple(argv: string[], ctx: CommandContext): number {
   }
   if (base === 'true' || base === ':') return 0;
   throw new CommandError(`unsupported command: \`${argv.join(' ')}\``);
+}
+
+/**
+ * echo, with its output written to a file the host has: a module parameter
+ * (/sys/module/<module>/parameters/<name>) or a sysctl (/proc/sys/...). A write the kernel refuses
+ * fails the command (bash: `echo: write error: Invalid argument`), with status 1.
+ */
+function echoCommand(argv: string[], ctx: CommandContext, stdout: string | null): number {
+  let args = argv.slice(1);
+  const newline = args[0] !== '-n';
+  if (!newline) args = args.slice(1);
+  const text = args.join(' ') + (newline ? '\n' : '');
+  if (stdout === null || stdout === '/dev/null') return 0;
+  const param = module_param_path(stdout);
+  if (param) {
+    const r = ctx.host.kernel.module_params.write(param.module, param.name, text);
+    if (r === -ENOENT || r === -EACCES)
+      throw new CommandError(`${stdout}: ${strerror(-r)} (\`${argv.join(' ')} > ${stdout}\`)`, 1);
+    if (r < 0)
+      throw new CommandError(`echo: write error: ${strerror(-r)} (\`${argv.join(' ')} > ${stdout}\`)`, 1);
+    return 0;
+  }
+  const sysctl = /^\/proc\/sys\/(.+)$/.exec(stdout);
+  if (sysctl) {
+    setSysctl(ctx, sysctl[1]!.replace(/\//g, '.'), text, 'echo', false, false);
+    return 0;
+  }
+  throw new CommandError(`unsupported command: \`${argv.join(' ')} > ${stdout}\``);
 }
 
 function sysctlCommand(argv: string[], ctx: CommandContext): number {
