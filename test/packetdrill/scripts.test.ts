@@ -42,6 +42,7 @@ const AREAS = [
   'tcp_info',
   'rfc5961',
   'sockopt',
+  'pacing',
 ];
 
 test('the script set covers every area', () => {
