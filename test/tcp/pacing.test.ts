@@ -9,6 +9,10 @@ import assert from 'node:assert/strict';
 import { SOL_SOCKET, SO_MAX_PACING_RATE } from '../../src/uapi/socket.js';
 import { dev_graft_qdisc } from '../../src/net/sched/sch_generic.js';
 import { FqSchedData } from '../../src/net/sched/sch_fq.js';
+import { sockfd_lookup, type Socket } from '../../src/net/socket.js';
+import type { TcpSock } from '../../src/net/ipv4/tcp_sock.js';
+import { SK_PACING_FQ, SK_PACING_UNLIMITED } from '../../src/net/core/sock.js';
+import { cubictcp } from '../../src/net/ipv4/tcp_cubic.js';
 import {
   pair,
   listenOn,
@@ -118,4 +122,27 @@ test("fq paces slow start at the socket's own rate: no two bursts after the firs
   // tcp_tso_autosize at these rates: bursts of a few segments, each at its own instant.
   for (const x of later) assert.ok(x.segs <= 8, `a burst of ${x.segs} segments`);
   assert.ok(q!.xstats.throttled > 0);
+});
+
+test('CUBIC HyStart: an ACK train must span the whole minimum delay, not half of it, once the socket is paced', async () => {
+  const found: boolean[] = [];
+  for (const paced of [false, true]) {
+    const p = pair(21);
+    const lfd = listenOn(p.tb, '10.0.0.2', 5001);
+    const { c } = await connectPair(p.ta, p.tb, lfd, '10.0.0.2', 5001);
+    const sk = (sockfd_lookup(p.ta.kernelTask, c) as Socket).sk as TcpSock;
+    if (paced) sk.sk_pacing_status = SK_PACING_FQ;
+    sk.sk_pacing_rate = SK_PACING_UNLIMITED;
+    sk.snd_cwnd = 20;
+    sk.snd_ssthresh = 0x7fffffff;
+    sk.tcp_mstamp = 1_000_000;
+    cubictcp.init!(sk);
+    // ACKs 1 ms apart (a train) with a 10 ms RTT: 7 ms of train after the round started.
+    for (let i = 0; i <= 7; i++) {
+      sk.tcp_mstamp = 1_000_000 + i * 1000;
+      cubictcp.pkts_acked!(sk, 1, 10_000);
+    }
+    found.push(sk.snd_ssthresh === 20);
+  }
+  assert.deepEqual(found, [true, false]);
 });
