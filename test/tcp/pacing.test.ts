@@ -47,8 +47,9 @@ function bursts(segs: Seg[]): Burst[] {
   return out;
 }
 
-async function run(opts: { fq: boolean; maxRate?: number; bytes: number; seed: number }) {
+async function run(opts: { fq: boolean; maxRate?: number; bytes: number; seed: number; ssRatio?: number }) {
   const p = pair(opts.seed);
+  if (opts.ssRatio !== undefined) p.a.sysctl.write('net.ipv4.tcp_pacing_ss_ratio', opts.ssRatio);
   p.link.set({ delay: '50ms' }, 'b->a');
   const q = opts.fq ? new FqSchedData(p.link.a) : null;
   if (q) dev_graft_qdisc(p.link.a, q);
@@ -75,6 +76,9 @@ test('the pacing rate after the handshake is 200 % of 10 * mss / srtt (tcp_updat
   const { rateAfterConnect } = await run({ fq: false, bytes: 1000, seed: 3 });
   // mss_cache 1448 (timestamps), cwnd 10, srtt 50 ms: 1448 * 10 * 2 / 0.05 s.
   assert.equal(rateAfterConnect, 579200);
+  // net.ipv4.tcp_pacing_ss_ratio sets the slow-start share.
+  const half = await run({ fq: false, bytes: 1000, seed: 3, ssRatio: 100 });
+  assert.equal(half.rateAfterConnect, 289600);
 });
 
 for (const fq of [true, false]) {
