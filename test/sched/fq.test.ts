@@ -13,7 +13,9 @@ import { FqSchedData, fq_default_qopt } from '../../src/net/sched/sch_fq.js';
 import { Sock, SK_PACING_FQ, SK_PACING_NONE, TCP_ESTABLISHED } from '../../src/net/core/sock.js';
 import { parseFqOptions, tc_get_rate, tc_get_time } from '../../src/tools/tc_fq.js';
 import type { SkBuff } from '../../src/net/core/skbuff.js';
+import { AF_INET, SOCK_DGRAM, SOL_SOCKET, SO_MAX_PACING_RATE } from '../../src/uapi/socket.js';
 import { collect, frame, sleep, MS } from './helpers.js';
+import { sin } from '../tcp/scenario_helpers.js';
 
 function setup() {
   const world = new World({ seed: 5 });
@@ -232,4 +234,38 @@ test('tc fq options: rates in bit/s unless a unit says otherwise, times in µs, 
   assert.equal(q.change({ quantum: 0, limit: 5 }), -22);
   assert.equal(q.limit, 10000);
   assert.equal(q.change({ weights: [1, 2, 3] }), -22);
+});
+
+test('fq paces a connected UDP socket at its SO_MAX_PACING_RATE: the qdisc spaces a quantum per quantum / rate', async () => {
+  const world = new World({ seed: 8 });
+  const a = world.addHost('a');
+  const b = world.addHost('b');
+  const link = world.link(a, b);
+  a.ip('ip addr add 10.0.0.1/24 dev eth0');
+  b.ip('ip addr add 10.0.0.2/24 dev eth0');
+  const mac = [...link.b.dev_addr].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  a.ip(`ip neigh add 10.0.0.2 lladdr ${mac} dev eth0 nud permanent`);
+  const q = new FqSchedData(link.a);
+  dev_graft_qdisc(link.a, q);
+  const departures: number[] = [];
+  link.a.taps.push((_skb, _dev, out) => void (out && departures.push(world.clock.now())));
+  const tb = b.spawn({ comm: 'sink' });
+  tb.bind(tb.socket(AF_INET, SOCK_DGRAM, 0), sin('10.0.0.2', 9));
+  const t = a.spawn({ comm: 'udp' });
+  const fd = t.socket(AF_INET, SOCK_DGRAM, 0);
+  await t.connect(fd, sin('10.0.0.2', 9));
+  const rate = 100_000;
+  const v = new Uint8Array(4);
+  new DataView(v.buffer).setUint32(0, rate, true);
+  t.setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, v);
+  // 80 datagrams of 1000 bytes: 1042-byte frames, queued at once (fewer than flow_limit).
+  for (let i = 0; i < 80; i++) await t.send(fd, new Uint8Array(1000));
+  await sleep(world, 2000 * MS);
+  assert.equal(departures.length, 80);
+  // The flow's initial quantum goes at once; then one quantum (3028 bytes) per 30.28 ms.
+  assert.equal(departures[14], departures[0]);
+  const span = departures[79]! - departures[20]!;
+  const measured = (59 * 1042 * 1e9) / span;
+  assert.ok(Math.abs(measured - rate) / rate < 0.05, `measured ${measured.toFixed(0)} B/s`);
+  assert.equal(q.stats.drops, 0);
 });
