@@ -10,6 +10,8 @@ import {
 } from '../../src/tools/packetdrill/commands.js';
 import { parseScript } from '../../src/tools/packetdrill/parser.js';
 import { runScript } from '../../src/tools/packetdrill/runtime.js';
+import { dev_get_by_name } from '../../src/net/core/dev.js';
+import { FqSchedData } from '../../src/net/sched/sch_fq.js';
 
 function ctx(): CommandContext {
   const w = new World({ seed: 1 });
@@ -100,7 +102,18 @@ test('ip, ethtool, tc, nstat and the restore script; anything else is refused', 
   runCommand('ip tcp_metrics flush all > /dev/null 2>&1', c);
   runCommand('ethtool -K tun0 tso off gso off', c);
   runCommand('tc qdisc add dev tun0 root pfifo', c);
-  assert.throws(() => runCommand('tc qdisc replace dev tun0 root fq', c), /unsupported qdisc setup/);
+  // fq, with tc's options, becomes eth0's root qdisc; a change keeps it and its flows.
+  runCommand('tc qdisc replace dev tun0 root fq', c);
+  const fq = dev_get_by_name(c.host.netns, 'eth0')!.qdisc;
+  assert.ok(fq instanceof FqSchedData);
+  runCommand('tc qdisc change dev tun0 root fq flow_limit 20 maxrate 8mbit nopacing', c);
+  assert.equal(dev_get_by_name(c.host.netns, 'eth0')!.qdisc, fq);
+  assert.deepEqual([fq.flow_plimit, fq.flow_max_rate, fq.rate_enable], [20, 1_000_000, false]);
+  assert.throws(() => runCommand('tc qdisc replace dev tun0 root fq flows 9', c), /unknown parameter/);
+  assert.throws(() => runCommand('tc qdisc replace dev tun0 root fq quantum 0', c), /Invalid argument/);
+  runCommand('tc qdisc del dev tun0 root', c);
+  assert.ok(!(dev_get_by_name(c.host.netns, 'eth0')!.qdisc instanceof FqSchedData));
+  assert.throws(() => runCommand('tc qdisc replace dev tun0 root cake', c), /unsupported qdisc setup/);
   runCommand('/tmp/sysctl_restore_${PPID}.sh', c);
   assert.equal(runCommand('nstat > /dev/null', c), 0);
   assert.equal(runCommand('nstat | grep TcpExtOutOfWindowIcmps > /dev/null', c), 1);

@@ -44,6 +44,7 @@ const AREAS = [
   'sockopt',
   'ecn',
   'cubic',
+  'pacing',
 ];
 
 test('the script set covers every area', () => {

@@ -235,6 +235,8 @@ function __br_forward(to: NetBridgePort, skb: SkBuff, local_orig: boolean): void
   skb.dev = dev;
   // Back to the Ethernet header the frame arrived with (skb_push(skb, ETH_HLEN)).
   skb.data = skb.mac_header;
+  // br_forward_finish(): the arrival time is no departure time (skb_clear_tstamp).
+  if (!local_orig) skb.tstamp = 0;
   dev_queue_xmit(skb);
 }
 

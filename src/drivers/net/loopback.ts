@@ -2,7 +2,7 @@
 // queue, and no checksums: packets never leave memory, so the stack marks them verified.
 
 import { NetDevice, NETDEV_TX_OK, type NetDeviceOps } from '../../net/core/netdevice.js';
-import type { SkBuff } from '../../net/core/skbuff.js';
+import { skb_orphan, type SkBuff } from '../../net/core/skbuff.js';
 import { netif_rx, register_netdevice } from '../../net/core/dev.js';
 import { eth_header_ops, eth_type_trans } from '../../net/ethernet/eth.js';
 import type { Net } from '../../net/core/net_namespace.js';
@@ -16,6 +16,9 @@ function loopback_xmit(skb: SkBuff, dev: NetDevice): number {
   const len = skb.len;
   // ip_summed passes through untouched (loopback_xmit): what the sender left partial stays
   // partial and is trusted on receipt; what it checksummed in full is verified as usual.
+  // The departure time means nothing on receipt, and the sender gets its memory back now.
+  skb.tstamp = 0;
+  skb_orphan(skb);
   skb.protocol = eth_type_trans(skb, dev);
   dev.stats.tx_packets++;
   dev.stats.tx_bytes += len;

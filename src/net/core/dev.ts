@@ -229,7 +229,7 @@ export function dev_queue_xmit(skb: SkBuff): number {
     kfree_skb(skb);
     return -E.ENETDOWN;
   }
-  skb.tstamp = dev.nd_net.kernel.clock.now();
+  // skb->tstamp is the sender's earliest departure time (TCP's EDT stamp), or 0: left as is.
   const q: Qdisc | null = dev.qdisc;
   if (!q) {
     const rc = dev_hard_start_xmit(skb, dev);

@@ -80,8 +80,14 @@ export class SkBuff {
   mac_header = -1;
   network_header = -1;
   transport_header = -1;
-  /** Arrival or departure time on the world clock (ns). */
+  /**
+   * Arrival time on the world clock (ns), or on the way out the earliest departure time its
+   * sender asks for (TCP's EDT stamp; 0: as soon as possible).
+   */
   tstamp = 0;
+  /** qdisc_skb_cb: when a queue discipline will let the packet go (ns), and its band. */
+  tc_time_to_send = 0;
+  tc_band = 0;
   mark = 0;
   priority = 0;
   /** The route the packet follows (skb_dst), set by the network layer. */

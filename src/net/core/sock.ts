@@ -78,6 +78,13 @@ export interface Proto {
 
 export type SockCallback = (sk: Sock) => void;
 
+/** ~0UL as a pacing rate: no limit. */
+export const SK_PACING_UNLIMITED = 2 ** 64;
+/** enum sk_pacing. */
+export const SK_PACING_NONE = 0;
+export const SK_PACING_NEEDED = 1;
+export const SK_PACING_FQ = 2;
+
 /** struct sock. */
 export class Sock {
   sk_family = 0;
@@ -122,6 +129,14 @@ export class Sock {
   sk_ack_backlog = 0;
   sk_priority = 0;
   sk_mark = 0;
+  /** sk_pacing_rate: bytes per second the transport wants to send at (~0UL: unlimited). */
+  sk_pacing_rate = SK_PACING_UNLIMITED;
+  /** SO_MAX_PACING_RATE. */
+  sk_max_pacing_rate = SK_PACING_UNLIMITED;
+  /** sk_pacing_status: who paces — nobody, the transport itself, or sch_fq. */
+  sk_pacing_status = SK_PACING_NONE;
+  /** sk_pacing_shift: TSQ and TSO autosizing budget, 2^-shift seconds of the pacing rate. */
+  sk_pacing_shift = 10;
 
   /** SO_PEERCRED. */
   sk_peer_pid = 0;

@@ -15,6 +15,9 @@ import {
   SOCK_TIMESTAMP,
   SOCK_URGINLINE,
   TCP_LISTEN,
+  SK_PACING_NEEDED,
+  SK_PACING_NONE,
+  SK_PACING_UNLIMITED,
   sock_error,
   sock_flag,
   sock_valbool_flag,
@@ -150,6 +153,20 @@ export function sock_setsockopt(
     case S.SO_NO_CHECK:
       sk.sk_no_check_tx = valbool ? 1 : 0;
       return 0;
+    case S.SO_MAX_PACING_RATE: {
+      // A u32 (~0U: unlimited), or a u64 when optlen allows it (64-bit unsigned long).
+      let ulval = val === -1 ? SK_PACING_UNLIMITED : val >>> 0;
+      if (optlen >= 8) {
+        const v64 = new DataView(optval.buffer, optval.byteOffset, 8).getBigUint64(0, true);
+        ulval = v64 === 0xffffffffffffffffn ? SK_PACING_UNLIMITED : Number(v64);
+      }
+      // Pacing is needed now: by the transport itself, unless sch_fq takes the socket over.
+      if (ulval !== SK_PACING_UNLIMITED && sk.sk_pacing_status === SK_PACING_NONE)
+        sk.sk_pacing_status = SK_PACING_NEEDED;
+      sk.sk_max_pacing_rate = ulval;
+      if (ulval < sk.sk_pacing_rate) sk.sk_pacing_rate = ulval;
+      return 0;
+    }
     case S.SO_PRIORITY:
       if ((val >= 0 && val <= 6) || capable(CAP_NET_RAW) || capable(CAP_NET_ADMIN)) {
         sk.sk_priority = val;
@@ -293,6 +310,13 @@ export function sock_getsockopt(
       break;
     case S.SO_PRIORITY:
       int(sk.sk_priority);
+      break;
+    case S.SO_MAX_PACING_RATE:
+      if (len >= 8) {
+        lv = 8;
+        const r = sk.sk_max_pacing_rate;
+        dv.setBigUint64(0, r >= SK_PACING_UNLIMITED ? 0xffffffffffffffffn : BigInt(r), true);
+      } else int(Math.min(sk.sk_max_pacing_rate, 0xffffffff) | 0);
       break;
     case S.SO_LINGER: {
       lv = S.SIZEOF_LINGER;

@@ -98,6 +98,8 @@ export function ip_forward(skb: SkBuff): number {
   if (ip_rcv_opt.optlen) ip_forward_options(skb, rt);
   // ip_forward_finish()
   IP_INC_STATS(net, IPSTATS_MIB_OUTFORWDATAGRAMS);
+  // The arrival time is no departure time for the egress qdisc (skb_clear_tstamp).
+  skb.tstamp = 0;
   skb.data = skb.network_header;
   ip_output(net, null, skb);
   return NET_RX_SUCCESS;

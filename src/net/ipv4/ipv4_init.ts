@@ -94,6 +94,9 @@ export class NetnsIpv4 {
   sysctl_tcp_tso_win_divisor = 3;
   sysctl_tcp_min_tso_segs = 2;
   sysctl_tcp_limit_output_bytes = 4194304;
+  sysctl_tcp_pacing_ss_ratio = 200;
+  sysctl_tcp_pacing_ca_ratio = 120;
+  sysctl_tcp_tso_rtt_log = 9;
   sysctl_tcp_pingpong_thresh = 1;
   sysctl_tcp_max_tw_buckets = 131072;
   sysctl_tcp_workaround_signed_windows = 0;
@@ -260,6 +263,9 @@ function register_sysctls(net: Net, ipv4: NetnsIpv4): void {
     ['net.ipv4.tcp_tso_win_divisor', 'sysctl_tcp_tso_win_divisor', 0, 0x7fffffff],
     ['net.ipv4.tcp_min_tso_segs', 'sysctl_tcp_min_tso_segs', 1, 255],
     ['net.ipv4.tcp_limit_output_bytes', 'sysctl_tcp_limit_output_bytes', 0, 0x7fffffff],
+    ['net.ipv4.tcp_pacing_ss_ratio', 'sysctl_tcp_pacing_ss_ratio', 0, 1000],
+    ['net.ipv4.tcp_pacing_ca_ratio', 'sysctl_tcp_pacing_ca_ratio', 0, 1000],
+    ['net.ipv4.tcp_tso_rtt_log', 'sysctl_tcp_tso_rtt_log', 0, 255],
     ['net.ipv4.tcp_pingpong_thresh', 'sysctl_tcp_pingpong_thresh', 1, 255],
     ['net.ipv4.tcp_max_tw_buckets', 'sysctl_tcp_max_tw_buckets', 0, 0x7fffffff],
     ['net.ipv4.tcp_workaround_signed_windows', 'sysctl_tcp_workaround_signed_windows', 0, 1],

@@ -37,6 +37,7 @@ import {
   sock_rcvlowat,
   sk_wq,
   sock_orphan,
+  SK_PACING_UNLIMITED,
 } from '../core/sock.js';
 import { kfree_skb } from '../core/skbuff.js';
 import {
@@ -1228,8 +1229,10 @@ export function tcp_get_info(tp: TcpSock): Uint8Array {
   const u32 = (o: number, x: number): void => v.setUint32(o, x >>> 0, true);
   const u64 = (o: number, x: number): void => v.setBigUint64(o, BigInt(Math.max(0, Math.floor(x))), true);
   b[0] = tp.sk_state;
-  v.setBigUint64(104, tp.sk_pacing_rate ? BigInt(tp.sk_pacing_rate) : 0xffffffffffffffffn, true);
-  v.setBigUint64(112, 0xffffffffffffffffn, true);
+  const rate64 = (r: number): bigint =>
+    r >= SK_PACING_UNLIMITED ? 0xffffffffffffffffn : BigInt(Math.floor(r));
+  v.setBigUint64(104, rate64(tp.sk_pacing_rate), true);
+  v.setBigUint64(112, rate64(tp.sk_max_pacing_rate), true);
   u32(88, tp.reordering);
   u32(80, tp.snd_cwnd);
   if (tp.sk_state === TCP_LISTEN) {

@@ -4,6 +4,7 @@
 // scaled for a 100 ms RTT, fast convergence, TCP friendliness) and HyStart's ACK-train and
 // delay detectors ending slow start early.
 
+import { SK_PACING_NONE } from '../core/sock.js';
 import { HZ } from '../../kernel/time.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { TCP_CA_Loss } from '../../uapi/tcp.js';
@@ -300,8 +301,9 @@ function hystart_update(sk: TcpSock, delay: number): void {
     if (now - c.last_ack <= c.p.hystart_ack_delta_us) {
       c.last_ack = now;
       let threshold = c.delay_min + hystart_ack_delay(sk);
-      // Without pacing, the train triggers past half the minimum delay.
-      threshold >>>= 1;
+      // The train triggers past half the minimum delay — past all of it when paced: pacing
+      // may have spread the round's packets over up to RTT/2.
+      if (sk.sk_pacing_status === SK_PACING_NONE) threshold >>>= 1;
       if (now - c.round_start > threshold) {
         c.found = 1;
         NET_INC_STATS(sk.sk_net, MIB_TCPHYSTARTTRAINDETECT);

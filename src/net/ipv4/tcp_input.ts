@@ -7,6 +7,7 @@
 import { trace_tcp_probe } from './tcp_trace.js';
 import type { SkBuff } from '../core/skbuff.js';
 import { kfree_skb, skb_orphan } from '../core/skbuff.js';
+import { tcp_update_pacing_rate } from './tcp_pacing.js';
 import {
   TCP_CLOSE,
   TCP_CLOSE_WAIT,
@@ -981,6 +982,7 @@ function tcp_cong_control(
     tp.icsk_ca_ops.cong_avoid(tp, ack, acked_sacked);
   }
   tp.snd_cwnd_stamp = tcp_jiffies32(tp.sk_net);
+  tcp_update_pacing_rate(tp);
 }
 
 /** tcp_xmit_recovery(): send what recovery decided — new data first for F-RTO, else lost ones. */
@@ -2324,6 +2326,7 @@ export function tcp_rcv_state_process(tp: TcpSock, skb: SkBuff): number {
       tcp_init_wl(tp, cb.seq);
       if (tp.rx_opt.tstamp_ok) tp.advmss -= TCPOLEN_TSTAMP_ALIGNED;
       tcp_init_transfer(tp);
+      tcp_update_pacing_rate(tp);
       tp.lsndtime = tcp_jiffies32(tp.sk_net);
       tcp_initialize_rcv_mss(tp);
       break;

@@ -3,6 +3,7 @@
 // the child socket of a listener (tcp_create_openreq_child).
 
 import type { SkBuff } from '../core/skbuff.js';
+import { tcp_update_pacing_rate } from './tcp_pacing.js';
 import {
   TCP_FIN_WAIT2,
   TCP_LISTEN,
@@ -343,6 +344,8 @@ export function tcp_check_req(
     return 'reset';
   }
   tcp_synack_rtt_meas(child, req);
+  // tcp_rcv_state_process(), TCP_SYN_RECV: the first pacing rate, from the SYN-ACK's RTT.
+  tcp_update_pacing_rate(child);
   // inet_csk_complete_hashdance(): the child joins the accept queue.
   inet_csk_reqsk_queue_add(listener, req, child);
   return child;

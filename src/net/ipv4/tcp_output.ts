@@ -22,7 +22,14 @@ import { csum_partial, csum_tcpudp_magic } from '../../wire/checksum.js';
 import { IFF_LOOPBACK } from '../../uapi/if.js';
 import { IPPROTO_TCP, IP_PMTUDISC_DO, IP_PMTUDISC_PROBE, IP_PMTUDISC_WANT } from '../../uapi/in.js';
 import * as E from '../../uapi/errno.js';
-import { HZ, NSEC_PER_JIFFY } from '../../kernel/time.js';
+import { HZ, NSEC_PER_JIFFY, NSEC_PER_USEC } from '../../kernel/time.js';
+import {
+  tcp_pacing_check,
+  tcp_skb_set_owner_w,
+  tcp_small_queue_check,
+  tcp_update_skb_after_send,
+  tcp_wstamp_refresh,
+} from './tcp_pacing.js';
 import {
   TCPHDR_ACK,
   TCPHDR_FIN,
@@ -549,15 +556,21 @@ export function tcp_transmit_skb(
   clone_it: boolean,
   rcv_nxt = sk.rcv_nxt,
   gso_segs = 1,
+  pace_len = -1,
 ): number {
   const net = sk.sk_net;
   const tcb = TCP_SKB_CB(skb);
   const now_us = tcp_clock_us(net);
   sk.tcp_mstamp = now_us;
+  // EDT: every packet, pure ACKs included, leaves stamped with tcp_wstamp_ns, and the sent skb
+  // keeps it as its send time (skb_mstamp_ns: RTT samples count from the departure). The first
+  // segments of a TSO burst (pace_len 0) pass their credit on to its last one.
+  const credit = tcp_wstamp_refresh(sk, skb, net.kernel.clock.now()) + sk.tcp_wstamp_credit;
+  sk.tcp_wstamp_credit = 0;
   let oskb: SkBuff | null = null;
   if (clone_it) {
     oskb = skb;
-    tcb.tcp_tstamp = now_us;
+    tcb.tcp_tstamp = Math.floor(sk.tcp_wstamp_ns / NSEC_PER_USEC) + 1;
     // A previous copy still travelling (a qdisc, the backlog) owns the header room: copy then.
     skb = skb.shinfo && skb.shinfo.dataref > 1 ? skb_copy(skb) : skb_clone(skb);
     skb.sk = null;
@@ -620,10 +633,17 @@ export function tcp_transmit_skb(
   tcp_v4_send_check(skb, sk.inet_saddr, sk.inet_daddr, loop);
   skb.priority = sk.sk_priority;
   skb.mark = sk.sk_mark;
+  // Charged to the socket until the device takes it (TCP Small Queues); a pure ACK weighs
+  // nothing there (skb_set_tcp_pure_ack: truesize 2).
+  const pure_ack = !clone_it && skb.len === tcp_header_size && flags === TCPHDR_ACK;
+  if (pure_ack) skb.truesize = 2;
+  tcp_skb_set_owner_w(sk, skb, pure_ack);
   const err = ip_queue_xmit(net, sk, skb, p);
   // tcp_update_skb_after_send() and tcp_rate_skb_sent(): the segment is now the most recently
   // sent one, for RACK's time-ordered walk.
   if (oskb && (err === 0 || err === NET_XMIT_CN)) {
+    if (pace_len) tcp_update_skb_after_send(sk, pace_len < 0 ? oskb.len : pace_len, credit);
+    else sk.tcp_wstamp_credit = credit;
     tcb.tx_delivered = sk.delivered;
     tcb.tx_order = ++sk.tx_order_next;
     tcp_tsorted_move_tail(sk.tsorted_sent_queue ?? (sk.tsorted_sent_queue = new TsortedHead()), oskb);
@@ -937,32 +957,17 @@ function insert_after(q: NonNullable<SkBuff['list']>, prev: SkBuff, skb: SkBuff)
   q.qlen++;
 }
 
-/** sk_pacing_shift, sysctl_tcp_tso_rtt_log, sysctl_tcp_pacing_{ss,ca}_ratio: Linux's defaults. */
-const SK_PACING_SHIFT = 10;
-const TCP_TSO_RTT_LOG = 9;
-const TCP_PACING_SS_RATIO = 200;
-const TCP_PACING_CA_RATIO = 120;
 /** sk_gso_max_size: GSO_LEGACY_MAX_SIZE less MAX_TCP_HEADER + 1 (sk_setup_caps). */
 export const SK_GSO_MAX_SIZE = 65536 - (MAX_TCP_HEADER + 1);
 
 /**
- * tcp_update_pacing_rate(): sk_pacing_rate, 200 % of cwnd * mss / srtt in slow start and 120 %
- * after. Linux refreshes it on each ACK; it depends only on state ACKs change, so it is computed
- * here when the TSO autosizing needs it.
+ * tcp_tso_autosize(): segments per TSO burst — 2^-sk_pacing_shift s (about 1 ms) of the pacing
+ * rate, more for close peers (a share of the GSO size that halves every 2^tcp_tso_rtt_log µs of
+ * min RTT).
  */
-export function tcp_update_pacing_rate(sk: TcpSock): number {
-  let rate = sk.mss_cache * ((1_000_000 / 100) * 8);
-  rate *= sk.snd_cwnd < sk.snd_ssthresh / 2 ? TCP_PACING_SS_RATIO : TCP_PACING_CA_RATIO;
-  rate *= Math.max(sk.snd_cwnd, sk.packets_out);
-  if (sk.srtt_us) rate = Math.floor(rate / sk.srtt_us);
-  sk.sk_pacing_rate = rate;
-  return rate;
-}
-
-/** tcp_tso_autosize(): segments per TSO burst — about 1 ms of the pacing rate, more for close peers. */
 function tcp_tso_autosize(sk: TcpSock, mss_now: number, min_tso_segs: number): number {
-  let bytes = Math.floor(tcp_update_pacing_rate(sk) / 2 ** SK_PACING_SHIFT);
-  const r = Math.floor(sk.min_rtt_us / 2 ** TCP_TSO_RTT_LOG);
+  let bytes = Math.floor(sk.sk_pacing_rate / 2 ** sk.sk_pacing_shift);
+  const r = Math.floor(sk.min_rtt_us / 2 ** sk.sk_net.ipv4!.sysctl_tcp_tso_rtt_log);
   if (r < 32) bytes += SK_GSO_MAX_SIZE >>> r;
   bytes = Math.min(bytes, SK_GSO_MAX_SIZE);
   return Math.max(Math.floor(bytes / mss_now), min_tso_segs);
@@ -1058,7 +1063,9 @@ export function tcp_write_xmit(sk: TcpSock, mss_now: number, nonagle: number, pu
   let is_rwnd_limited = false;
   let skb: SkBuff | null;
   const max_segs = tcp_tso_segs(sk, mss_now);
+  const now_ns = sk.sk_net.kernel.clock.now();
   out: while ((skb = tcp_send_head(sk))) {
+    if (tcp_pacing_check(sk, now_ns)) break;
     const tso_segs = tcp_init_tso_segs(skb, mss_now);
     let cwnd_quota = tcp_cwnd_test(sk, skb);
     if (!cwnd_quota) {
@@ -1075,12 +1082,13 @@ export function tcp_write_xmit(sk: TcpSock, mss_now: number, nonagle: number, pu
     let limit = mss_now;
     if (tso_segs > 1 && !tcp_urg_mode(sk))
       limit = tcp_mss_split_point(sk, skb, mss_now, Math.min(cwnd_quota, max_segs), nonagle);
-    // An empty skb (a sender sleeping for room left it) is not sent as a pure ACK.
-    if (TCP_SKB_CB(skb).end_seq === TCP_SKB_CB(skb).seq) break;
     // The burst: `limit` bytes, or the whole skb. tso_fragment() would give the rest a new skb
-    // (and head) of its own.
+    // (and head) of its own, and its bytes' truesize with them.
     const burst = Math.min(skb.len, limit);
     const fragmented = skb.len > burst;
+    if (tcp_small_queue_check(sk, skb.truesize - (skb.len - burst), 0)) break;
+    // An empty skb (a sender sleeping for room left it) is not sent as a pure ACK.
+    if (TCP_SKB_CB(skb).end_seq === TCP_SKB_CB(skb).seq) break;
     const segs = Math.max(1, Math.ceil(burst / mss_now));
     let left = burst;
     while (left > 0) {
@@ -1091,7 +1099,7 @@ export function tcp_write_xmit(sk: TcpSock, mss_now: number, nonagle: number, pu
         last && !fragmented ? skb : tcp_gso_segment_head(sk, skb, len, last ? TCP_SKB_HEAD_TRUESIZE : 0);
       if (seg === skb) tcp_set_skb_tso_segs(skb, mss_now);
       TCP_SKB_CB(seg).tso_end = last ? 1 : 0;
-      if (tcp_transmit_skb(sk, seg, true, sk.rcv_nxt, last ? segs : 1)) break out;
+      if (tcp_transmit_skb(sk, seg, true, sk.rcv_nxt, last ? segs : 1, last ? burst : 0)) break out;
       tcp_event_new_data_sent(sk, seg);
       sent_pkts++;
     }
@@ -1653,6 +1661,7 @@ function tcp_retransmit_burst(sk: TcpSock, skb: SkBuff, segs: number): number {
   if ((cb.tcp_flags & syn_ecn) === syn_ecn) tcp_ecn_clear_syn(sk, skb);
   let last = skb;
   let n = 1;
+  let bytes = skb.len;
   if (segs > 1 && !cb.tso_end && !(cb.tcp_flags & TCPHDR_SYN)) {
     let room = avail - skb.len;
     const state = cb.sacked & RETRANS_STATE;
@@ -1661,6 +1670,7 @@ function tcp_retransmit_burst(sk: TcpSock, skb: SkBuff, segs: number): number {
       if (nc.seq !== TCP_SKB_CB(last).end_seq || (nc.sacked & RETRANS_STATE) !== state) break;
       if (next.len > cur_mss || next.len > room) break;
       room -= next.len;
+      bytes += next.len;
       last = next;
       n++;
       if (nc.tso_end) break;
@@ -1671,7 +1681,8 @@ function tcp_retransmit_burst(sk: TcpSock, skb: SkBuff, segs: number): number {
   let sent = 0;
   retransmitted_segs = 0;
   for (let seg: SkBuff = skb; ; seg = seg.next!) {
-    const err = tcp_transmit_skb(sk, seg, true, sk.rcv_nxt, seg === last ? n : 1);
+    // Paced as one packet of the burst's bytes, as Linux's TSO skb is.
+    const err = tcp_transmit_skb(sk, seg, true, sk.rcv_nxt, seg === last ? n : 1, seg === last ? bytes : 0);
     const scb = TCP_SKB_CB(seg);
     // No RTT sample from a timestamp of a transmission that may not have happened.
     scb.sacked |= TCPCB_EVER_RETRANS;
@@ -1727,13 +1738,16 @@ export function tcp_xmit_retransmit_queue(sk: TcpSock): void {
   const rtx_head = tcp_rtx_queue_head(sk);
   let rearm_timer = false;
   const max_segs = tcp_tso_segs(sk, tcp_current_mss(sk));
+  const now_ns = sk.sk_net.kernel.clock.now();
   for (let skb = rtx_head; skb; skb = skb.next) {
+    if (tcp_pacing_check(sk, now_ns)) break;
     const segs = Math.min(sk.snd_cwnd - tcp_packets_in_flight(sk), max_segs);
     if (segs <= 0) break;
     const sacked = TCP_SKB_CB(skb).sacked;
     if (sk.retrans_out >= sk.lost_out) break;
     if (!(sacked & TCPCB_LOST)) continue;
     if (sacked & (TCPCB_SACKED_ACKED | TCPCB_SACKED_RETRANS)) continue;
+    if (tcp_small_queue_check(sk, skb.truesize, 1)) break;
     if (tcp_retransmit_skb(sk, skb, segs)) break;
     const pcount = retransmitted_segs;
     NET_ADD_STATS(

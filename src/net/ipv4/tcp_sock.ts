@@ -630,7 +630,7 @@ export class TcpSock extends InetSock {
   defer_accept = 0;
   /** TCP_INQ. */
   recvmsg_inq_on = 0;
-  /** TCP_CORK / MSG_MORE autocorking bookkeeping. */
+  /** sk_tsq_flags: TCP Small Queues (TSQF_THROTTLED, TSQF_QUEUED). */
   tsq_flags = 0;
   /** A FIN has been queued (sent or not). */
   fin_queued = false;
@@ -668,8 +668,17 @@ export class TcpSock extends InetSock {
   chrono_stat0 = 0;
   chrono_stat1 = 0;
   chrono_stat2 = 0;
-  /** sk_pacing_rate (bytes/s). */
-  sk_pacing_rate = 0;
+  /**
+   * tcp_wstamp_ns: the earliest departure time of the next packet (ns, world clock) — the EDT
+   * that each skb carries down to the qdisc and that pacing moves ahead by len / rate.
+   */
+  tcp_wstamp_ns = 0;
+  /** Credit (ns) the first segments of a TSO burst leave for its last one (see tcp_transmit_skb). */
+  tcp_wstamp_credit = 0;
+  /** The TSQ handler raised by tcp_wfree() and its fallback timer; the pacing hrtimer. */
+  tsq_action: (() => void) | null = null;
+  tsq_timer: Timer | null = null;
+  pacing_timer: Timer | null = null;
 
   /** The timers' callbacks are shared by every sock of the protocol; each timer names its sock. */
   constructor(net: Net, retransmit: TimerFn, delack: TimerFn, keepalive: TimerFn) {

@@ -13,6 +13,8 @@ import type { NetDevice, Qdisc } from '../../net/core/netdevice.js';
 import { FifoQdisc, dev_graft_qdisc } from '../../net/sched/sch_generic.js';
 import { module_param_path } from '../../kernel/module_param.js';
 import { EACCES, ENOENT, strerror } from '../../uapi/errno.js';
+import { FqSchedData } from '../../net/sched/sch_fq.js';
+import { parseFqOptions } from '../tc_fq.js';
 
 /**
  * The values gtests/net/common/defaults.sh sets, in its order. The file also flushes the TCP
@@ -382,7 +384,7 @@ function tcCommand(argv: string[], ctx: CommandContext): number {
   const verb = a[1];
   const devName = a[2] === 'dev' ? a[3] : undefined;
   const dev = devName ? dev_get_by_name(ctx.host.netns, devName === 'tun0' ? 'eth0' : devName) : null;
-  if (a[0] === 'qdisc' && verb === 'delete') {
+  if (a[0] === 'qdisc' && (verb === 'delete' || verb === 'del')) {
     // Back to the device's own queue.
     if (dev && ORIGINAL_QDISC.has(dev)) {
       dev_graft_qdisc(dev, ORIGINAL_QDISC.get(dev)!);
@@ -406,6 +408,31 @@ function tcCommand(argv: string[], ctx: CommandContext): number {
     // A bounded FIFO (`limit 0` drops everything: the sender sees local congestion).
     if (!ORIGINAL_QDISC.has(dev)) ORIGINAL_QDISC.set(dev, dev.qdisc);
     dev_graft_qdisc(dev, new FifoQdisc(dev, 'pfifo', limit));
+    return 0;
+  }
+  if (
+    a[0] === 'qdisc' &&
+    (verb === 'add' || verb === 'replace' || verb === 'change') &&
+    kind === 'fq' &&
+    dev
+  ) {
+    // sch_fq, with its options: the host paces and schedules what eth0 sends.
+    let opts;
+    try {
+      opts = parseFqOptions(a.slice(i + 2));
+    } catch (e) {
+      throw new CommandError(`\`${argv.join(' ')}\`: ${e instanceof Error ? e.message : String(e)}`, 1);
+    }
+    const cur = dev.qdisc;
+    if (cur instanceof FqSchedData && verb !== 'add') {
+      if (cur.change(opts)) throw new CommandError(`\`${argv.join(' ')}\`: Invalid argument`, 2);
+      return 0;
+    }
+    if (verb === 'change') throw new CommandError(`\`${argv.join(' ')}\`: no fq qdisc to change`, 2);
+    const q = new FqSchedData(dev);
+    if (q.change(opts)) throw new CommandError(`\`${argv.join(' ')}\`: Invalid argument`, 2);
+    if (!ORIGINAL_QDISC.has(dev)) ORIGINAL_QDISC.set(dev, dev.qdisc);
+    dev_graft_qdisc(dev, q);
     return 0;
   }
   throw new CommandError(`unsupported qdisc setup: \`${argv.join(' ')}\``);
