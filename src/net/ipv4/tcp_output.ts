@@ -100,6 +100,7 @@ import {
   tcp_space,
   tcp_full_space,
   tcp_skb_pcount,
+  TCP_TIMEOUT_MIN_US,
 } from './tcp_sock.js';
 import { inet_csk_reset_xmit_timer, inet_csk_clear_xmit_timer } from './inet_connection_sock.js';
 import { tcp_ca_event } from './tcp_cong.js';
@@ -1138,8 +1139,6 @@ export function tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: boolean): bo
   tcp_reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout);
   return true;
 }
-/** TCP_TIMEOUT_MIN_US: 2 ms. */
-const TCP_TIMEOUT_MIN_US = 2000;
 
 /**
  * tcp_send_loss_probe(): the probe timer fired. Send new data if the window allows, else
