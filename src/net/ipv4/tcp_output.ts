@@ -117,6 +117,7 @@ import {
 } from './snmp.js';
 import { tcp_rearm_rto, tcp_init_wl } from './tcp_input.js';
 import { tcp_enter_cwr } from './tcp_recovery.js';
+import { tcp_retrans_try_collapse } from './tcp_retrans_collapse.js';
 
 const MIB_TCPWANTZEROWINDOWADV = linux_mib_index('TCPWantZeroWindowAdv');
 const MIB_TCPTOZEROWINDOWADV = linux_mib_index('TCPToZeroWindowAdv');
@@ -1612,6 +1613,11 @@ export function __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff): number {
   const avail = (tcp_wnd_end(sk) - cb.seq) >>> 0;
   if (!(cb.tcp_flags & TCPHDR_SYN) && avail < len) len = Math.max(avail, 1);
   if (skb.len > len) tcp_fragment(sk, skb, len);
+  else {
+    // A short segment takes the small ones after it along (at most an MSS, within the window).
+    const avail_wnd = Math.min(avail, cur_mss);
+    if (skb.len < avail_wnd) tcp_retrans_try_collapse(sk, skb, avail_wnd);
+  }
   const err = tcp_transmit_skb(sk, skb, true);
   if (!err) {
     TCP_INC_STATS(sk.sk_net, TCP_MIB_RETRANSSEGS);
