@@ -117,7 +117,7 @@ import {
 } from './snmp.js';
 import { tcp_rearm_rto, tcp_init_wl } from './tcp_input.js';
 import { tcp_enter_cwr } from './tcp_recovery.js';
-import { tcp_retrans_try_collapse } from './tcp_retrans_collapse.js';
+import { tcp_retrans_try_collapse, tcp_adjust_pcount } from './tcp_retrans_collapse.js';
 
 const MIB_TCPWANTZEROWINDOWADV = linux_mib_index('TCPWantZeroWindowAdv');
 const MIB_TCPTOZEROWINDOWADV = linux_mib_index('TCPToZeroWindowAdv');
@@ -848,7 +848,7 @@ function tcp_cwnd_test(tp: TcpSock, skb: SkBuff): number {
  * tcp_fragment(): split `skb` so that its first `len` bytes stay and the rest becomes a new skb
  * right after it in the same queue.
  */
-export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number): number {
+export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number, mss_now = 0): number {
   const nlen = skb.len - len;
   if (nlen <= 0) return 0;
   const buff = tcp_stream_alloc_skb(nlen);
@@ -881,23 +881,21 @@ export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number): number {
   const q = skb.list!;
   // Insert after skb.
   insert_after(q, skb, buff);
+  const old_factor = tcp_skb_pcount(skb);
+  const mss = mss_now || cb.tcp_gso_size || len;
+  tcp_set_skb_tso_segs(skb, mss);
+  tcp_set_skb_tso_segs(buff, mss);
   if (q === sk.tcp_rtx_queue) {
-    // tcp_adjust_pcount(): the new segment was sent too, and counts where its parent counted.
-    sk.packets_out += 1;
-    if (nb.sacked & TCPCB_SACKED_ACKED) sk.sacked_out += 1;
-    if (nb.sacked & TCPCB_SACKED_RETRANS) sk.retrans_out += 1;
-    if (nb.sacked & TCPCB_LOST) sk.lost_out += 1;
+    // Sent already: the counters follow the new segment counts, where the parent counted.
+    const diff = old_factor - tcp_skb_pcount(skb) - tcp_skb_pcount(buff);
+    if (diff) tcp_adjust_pcount(sk, skb, diff);
     tcp_tsorted_add_after(skb, buff);
-  } else {
-    const mss = TCP_SKB_CB(skb).tcp_gso_size || len;
-    tcp_set_skb_tso_segs(skb, mss);
-    tcp_set_skb_tso_segs(buff, mss);
   }
   return 0;
 }
 
 /** tcp_set_skb_tso_segs(): how many segments of `mss_now` the skb makes. */
-function tcp_set_skb_tso_segs(skb: SkBuff, mss_now: number): void {
+export function tcp_set_skb_tso_segs(skb: SkBuff, mss_now: number): void {
   const cb = TCP_SKB_CB(skb);
   if (skb.len <= mss_now) {
     cb.tcp_gso_segs = 1;
@@ -1612,8 +1610,12 @@ export function __tcp_retransmit_skb(sk: TcpSock, skb: SkBuff): number {
   let len = cur_mss;
   const avail = (tcp_wnd_end(sk) - cb.seq) >>> 0;
   if (!(cb.tcp_flags & TCPHDR_SYN) && avail < len) len = Math.max(avail, 1);
-  if (skb.len > len) tcp_fragment(sk, skb, len);
+  if (skb.len > len) tcp_fragment(sk, skb, len, cur_mss);
   else {
+    // Resegmented for the current MSS; the counters follow (tcp_adjust_pcount).
+    const diff = tcp_skb_pcount(skb);
+    tcp_set_skb_tso_segs(skb, cur_mss);
+    if (diff !== tcp_skb_pcount(skb)) tcp_adjust_pcount(sk, skb, diff - tcp_skb_pcount(skb));
     // A short segment takes the small ones after it along (at most an MSS, within the window).
     const avail_wnd = Math.min(avail, cur_mss);
     if (skb.len < avail_wnd) tcp_retrans_try_collapse(sk, skb, avail_wnd);
@@ -1652,6 +1654,8 @@ export function tcp_trim_head(sk: TcpSock, skb: SkBuff, len: number): void {
   TCP_SKB_CB(skb).seq = (TCP_SKB_CB(skb).seq + len) >>> 0;
   skb.truesize -= len;
   sk.sk_wmem_queued -= len;
+  // Any change of skb.len requires recalculation of the segment count.
+  if (tcp_skb_pcount(skb) > 1) tcp_set_skb_tso_segs(skb, TCP_SKB_CB(skb).tcp_gso_size);
 }
 
 /**
