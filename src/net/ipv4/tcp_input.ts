@@ -179,7 +179,7 @@ import {
   tcp_cwnd_reduction,
   tcp_try_keep_open,
 } from './tcp_recovery.js';
-import { tcp_shift_skb_data, tcp_match_skb_to_sack } from './tcp_sack_shift.js';
+import { tcp_shift_skb_data, tcp_match_skb_to_sack, tcp_skb_seglen } from './tcp_sack_shift.js';
 import {
   tcp_set_state,
   tcp_done,
@@ -925,7 +925,7 @@ export function tcp_simple_retransmit(tp: TcpSock): void {
   const mss = tcp_current_mss(tp);
   for (let skb = tcp_rtx_queue_head(tp); skb; skb = skb.next) {
     const cb = TCP_SKB_CB(skb);
-    if (skb.len > mss && !(cb.sacked & TCPCB_SACKED_ACKED)) {
+    if (tcp_skb_seglen(skb) > mss && !(cb.sacked & TCPCB_SACKED_ACKED)) {
       if (cb.sacked & TCPCB_SACKED_RETRANS) {
         cb.sacked &= ~TCPCB_SACKED_RETRANS;
         tp.retrans_out -= tcp_skb_pcount(skb);

@@ -39,7 +39,7 @@ export function tcp_skb_mss(skb: SkBuff): number {
 }
 
 /** tcp_skb_seglen(): the size of the skb's segments (its length when it is one). */
-function tcp_skb_seglen(skb: SkBuff): number {
+export function tcp_skb_seglen(skb: SkBuff): number {
   return tcp_skb_pcount(skb) === 1 ? skb.len : TCP_SKB_CB(skb).tcp_gso_size;
 }
 
