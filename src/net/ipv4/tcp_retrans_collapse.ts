@@ -27,6 +27,14 @@ export function skb_cloned(skb: SkBuff): boolean {
 }
 
 /**
+ * skb_unclone_keeptruesize() and room at the tail: a head of the skb's own (a copy in flight
+ * keeps the old one) with at least `ntail` bytes free after the data.
+ */
+export function skb_unclone_tail(skb: SkBuff, ntail: number): void {
+  pskb_expand_head(skb, skb_cloned(skb) ? Math.max(ntail, skb.tailroom() + 1) : ntail);
+}
+
+/**
  * tcp_adjust_pcount(): `skb` counts `decr` segments fewer (it was merged away or resegmented):
  * take them off packets_out and off each count its sacked bits put them in.
  */
@@ -66,7 +74,7 @@ function tcp_collapse_retrans(tp: TcpSock, skb: SkBuff): boolean {
   const next_skb_size = next_skb.len;
   if (next_skb_size) {
     // Write into a head of our own (skb_unclone_keeptruesize), with room for the bytes.
-    if (skb_cloned(skb) || skb.tailroom() < next_skb_size) pskb_expand_head(skb, next_skb_size);
+    skb_unclone_tail(skb, next_skb_size);
     skb.head.set(next_skb.head.subarray(next_skb.data, next_skb.tail), skb.tail);
     skb.tail += next_skb_size;
     // The bytes' charge moves with them; the freed skb gives back only its own head.

@@ -22,8 +22,8 @@ import {
 } from './tcp_sock.js';
 import { TCPHDR_FIN } from '../../uapi/tcp.js';
 import { tcp_sk_wmem_free_skb } from './tcp.js';
-import { pskb_expand_head, tcp_fragment } from './tcp_output.js';
-import { skb_cloned } from './tcp_retrans_collapse.js';
+import { tcp_fragment } from './tcp_output.js';
+import { skb_unclone_tail } from './tcp_retrans_collapse.js';
 import { TcpSacktagState, tcp_sacktag_one, tcp_rate_skb_delivered } from './tcp_input.js';
 
 const MIB_SACKSHIFTED = linux_mib_index('TCPSackShifted');
@@ -57,7 +57,7 @@ function tcp_skb_shift(to: SkBuff, from: SkBuff, pcount: number, shiftlen: numbe
   if (to.len + shiftlen >= 65535 * TCP_MIN_GSO_SIZE) return false;
   if (tcp_skb_pcount(to) + pcount > 65535) return false;
   if (shiftlen) {
-    if (skb_cloned(to) || to.tailroom() < shiftlen) pskb_expand_head(to, shiftlen);
+    skb_unclone_tail(to, shiftlen);
     to.head.set(from.head.subarray(from.data, from.data + shiftlen), to.tail);
     to.tail += shiftlen;
     from.pull(shiftlen);
