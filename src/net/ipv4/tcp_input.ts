@@ -1427,20 +1427,25 @@ function tcp_sacktag_write_queue(
     const next_dup = found_dup_sack && i + 1 === first_sack_index ? i + 1 : -1;
     // Skip too early cached blocks.
     while (c < TCP_NUM_SACKS && !before(start_seq, cache[2 * c + 1])) c++;
-    // Can some work be skipped by looking at the cache? (Not around a D-SACK: its segments
-    // need their own tagging.)
-    if (c < TCP_NUM_SACKS && !found_dup_sack && after(end_seq, cache[2 * c])) {
+    // Can some work be skipped by looking at the cache? (Not for the D-SACK block itself: its
+    // segments need their own tagging.)
+    if (c < TCP_NUM_SACKS && !dup_sack && after(end_seq, cache[2 * c])) {
       const cache_start = cache[2 * c];
       const cache_end = cache[2 * c + 1];
       // Head to do?
       if (before(start_seq, cache_start)) {
         skb = tcp_sacktag_skip(skb, start_seq);
-        skb = tcp_sacktag_walk(tp, skb, -1, st, start_seq, cache_start, false);
+        skb = tcp_sacktag_walk(tp, skb, next_dup, st, start_seq, cache_start, dup_sack);
       }
       // Rest of the block already fully processed?
       if (!after(end_seq, cache_end)) {
         i++;
         continue;
+      }
+      // tcp_maybe_skipping_dsack(): a D-SACK inside the part skipped is tagged on its own.
+      if (next_dup >= 0 && before(sp_start[next_dup], cache_end)) {
+        skb = tcp_sacktag_skip(skb, sp_start[next_dup]);
+        skb = tcp_sacktag_walk(tp, skb, -1, st, sp_start[next_dup], sp_end[next_dup], true);
       }
       // The tail remains to do; the highest SACK may be a better entry point.
       const h = tcp_highest_sack_seq(tp) === cache_end ? tcp_highest_sack(tp) : null;
