@@ -2,14 +2,27 @@
 // that lose, duplicate and reorder (both directions; with SACK and RACK, without SACK, without
 // RACK), with the sender's counters checked every
 // millisecond of world time — never negative, SACKed plus lost never more than what is out, the
-// time-ordered list holding only what is out — and all back to zero, in the Open state, once
-// everything is acknowledged.
+// time-ordered list holding only what is out, and (with SACK) each count equal to the segments
+// the retransmit queue's skbs carry with that mark, SACKed runs merged into multi-segment skbs
+// (tcp_shift_skb_data) included — and all back to zero, in the Open state, once everything is
+// acknowledged.
 
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { haltWorlds, listenOn, connectPair, writeAll, pair, sleep } from './scenario_helpers.js';
 import { inet_ehash_all } from '../../src/net/ipv4/inet_hashtables.js';
-import { TcpSock, tcp_left_out, type TsortedAnchor } from '../../src/net/ipv4/tcp_sock.js';
+import {
+  TcpSock,
+  tcp_left_out,
+  tcp_is_sack,
+  tcp_skb_pcount,
+  TCP_SKB_CB,
+  TCPCB_SACKED_ACKED,
+  TCPCB_SACKED_RETRANS,
+  TCPCB_LOST,
+  type TsortedAnchor,
+} from '../../src/net/ipv4/tcp_sock.js';
+import { TCPHDR_SYN, TCPHDR_FIN } from '../../src/uapi/tcp.js';
 import { Timer } from '../../src/kernel/time.js';
 import { TCP_CA_Open } from '../../src/uapi/tcp.js';
 
@@ -30,12 +43,55 @@ function tsortedLength(tp: TcpSock): number {
   return n;
 }
 
+/** Multi-segment skbs seen on a retransmit queue (merged SACKed runs). */
+let multiSegmentSkbs = 0;
+
+/**
+ * The counters recomputed from the retransmit queue: segments out, and those SACKed, lost and
+ * retransmitted; the skbs must tile the sequence space, each as many segments as its size says.
+ */
+function recount(tp: TcpSock, ctx: string): [number, number, number, number] {
+  let packets = 0;
+  let sacked = 0;
+  let lost = 0;
+  let retrans = 0;
+  let seq = tp.snd_una;
+  for (let skb = tp.tcp_rtx_queue.peek(); skb; skb = skb.next) {
+    const cb = TCP_SKB_CB(skb);
+    const pcount = tcp_skb_pcount(skb);
+    const ctl = (cb.tcp_flags & TCPHDR_SYN ? 1 : 0) + (cb.tcp_flags & TCPHDR_FIN ? 1 : 0);
+    assert.equal((cb.end_seq - cb.seq) >>> 0, skb.len + ctl, `${ctx}: skb length`);
+    // The head may have been acknowledged in part; every later skb starts where the last ended.
+    if (skb !== tp.tcp_rtx_queue.peek()) assert.equal(cb.seq, seq, `${ctx}: skbs tile the sequence space`);
+    seq = cb.end_seq;
+    if (pcount > 1) {
+      multiSegmentSkbs++;
+      assert.equal(pcount, Math.ceil(skb.len / cb.tcp_gso_size), `${ctx}: segments of a ${skb.len}-byte skb`);
+    }
+    packets += pcount;
+    if (cb.sacked & TCPCB_SACKED_ACKED) sacked += pcount;
+    if (cb.sacked & TCPCB_LOST) lost += pcount;
+    if (cb.sacked & TCPCB_SACKED_RETRANS) retrans += pcount;
+  }
+  return [packets, sacked, lost, retrans];
+}
+
 function check(tp: TcpSock, where: string): void {
   const ctx = `${where}: packets_out ${tp.packets_out} sacked ${tp.sacked_out} lost ${tp.lost_out} retrans ${tp.retrans_out}`;
   assert.ok(tp.sacked_out >= 0 && tp.lost_out >= 0 && tp.retrans_out >= 0 && tp.packets_out >= 0, ctx);
   assert.ok(tcp_left_out(tp) <= tp.packets_out, ctx);
   assert.ok(tp.retrans_out <= tp.packets_out, ctx);
   assert.ok(tsortedLength(tp) <= tp.packets_out, `${ctx} tsorted ${tsortedLength(tp)}`);
+  const counted = recount(tp, ctx);
+  // Without SACK, sacked_out counts duplicate ACKs, not marked segments.
+  if (tcp_is_sack(tp))
+    assert.deepEqual([tp.packets_out, tp.sacked_out, tp.lost_out, tp.retrans_out], counted, ctx);
+  else
+    assert.deepEqual(
+      [tp.packets_out, tp.lost_out, tp.retrans_out],
+      [counted[0], counted[2], counted[3]],
+      ctx,
+    );
 }
 
 test(`scoreboard invariants over ${SEEDS} seeded lossy, duplicating, reordering transfers`, async () => {
@@ -97,4 +153,8 @@ test(`scoreboard invariants over ${SEEDS} seeded lossy, duplicating, reordering 
   }
   assert.ok(recoveries > SEEDS, `the faults caused retransmissions (${recoveries})`);
   assert.ok(checks > SEEDS * 50, `the counters were checked along the way (${checks} times)`);
+  assert.ok(
+    multiSegmentSkbs > 0,
+    `SACKed runs were merged into multi-segment skbs (${multiSegmentSkbs} seen)`,
+  );
 });

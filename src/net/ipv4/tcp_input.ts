@@ -172,6 +172,7 @@ import {
   tcp_rto_delta_us,
   __tcp_push_pending_frames,
   tcp_slow_start_after_idle_check,
+  tcp_trim_head,
 } from './tcp_output.js';
 import {
   recovery_rexmit,
@@ -185,6 +186,7 @@ import {
   tcp_cwnd_reduction,
   tcp_try_keep_open,
 } from './tcp_recovery.js';
+import { tcp_shift_skb_data, tcp_match_skb_to_sack, tcp_skb_seglen } from './tcp_sack_shift.js';
 import {
   tcp_set_state,
   tcp_done,
@@ -846,16 +848,26 @@ function tcp_clean_rtx_queue(
   while ((skb = tcp_rtx_queue_head(tp))) {
     const scb = TCP_SKB_CB(skb);
     const sacked = scb.sacked;
-    // A partially acknowledged segment stays whole; a retransmission starts at snd_una.
-    if (after(scb.end_seq, tp.snd_una)) break;
-    const acked_pcount = tcp_skb_pcount(skb);
+    const start_seq = scb.seq;
+    let acked_pcount: number;
+    let fully_acked = true;
+    if (after(scb.end_seq, tp.snd_una)) {
+      // A partially acknowledged segment stays whole (a retransmission starts at snd_una); of
+      // a multi-segment skb, the whole segments acknowledged are trimmed off (tcp_tso_acked).
+      if (tcp_skb_pcount(skb) === 1 || !after(tp.snd_una, scb.seq)) break;
+      acked_pcount = tcp_skb_pcount(skb);
+      tcp_trim_head(tp, skb, (tp.snd_una - scb.seq) >>> 0);
+      acked_pcount -= tcp_skb_pcount(skb);
+      if (!acked_pcount) break;
+      fully_acked = false;
+    } else acked_pcount = tcp_skb_pcount(skb);
     if (sacked & TCPCB_RETRANS) {
       if (sacked & TCPCB_SACKED_RETRANS) tp.retrans_out -= acked_pcount;
       flag |= FLAG_RETRANS_DATA_ACKED;
     } else if (!(sacked & TCPCB_SACKED_ACKED)) {
       last_ackt = scb.tcp_tstamp;
       if (!first_ackt) first_ackt = last_ackt;
-      if (before(scb.seq, reord)) reord = scb.seq;
+      if (before(start_seq, reord)) reord = start_seq;
       if (!after(scb.end_seq, tp.high_seq)) flag |= FLAG_ORIG_SACK_ACKED;
     }
     if (sacked & TCPCB_SACKED_ACKED) tp.sacked_out -= acked_pcount;
@@ -873,6 +885,7 @@ function tcp_clean_rtx_queue(
       flag |= FLAG_SYN_ACKED;
       tp.retrans_stamp = 0;
     }
+    if (!fully_acked) break;
     tp.tcp_rtx_queue.unlink(skb);
     tcp_tsorted_del(skb);
     tcp_sk_wmem_free_skb(tp, skb);
@@ -935,7 +948,7 @@ export function tcp_simple_retransmit(tp: TcpSock): void {
   const mss = tcp_current_mss(tp);
   for (let skb = tcp_rtx_queue_head(tp); skb; skb = skb.next) {
     const cb = TCP_SKB_CB(skb);
-    if (skb.len > mss && !(cb.sacked & TCPCB_SACKED_ACKED)) {
+    if (tcp_skb_seglen(skb) > mss && !(cb.sacked & TCPCB_SACKED_ACKED)) {
       if (cb.sacked & TCPCB_SACKED_RETRANS) {
         cb.sacked &= ~TCPCB_SACKED_RETRANS;
         tp.retrans_out -= tcp_skb_pcount(skb);
@@ -1145,7 +1158,7 @@ function tcp_sacktag_skip(skb: SkBuff | null, skip_to_seq: number): SkBuff | nul
 }
 
 /** tcp_rate_skb_delivered(), for the one field read here. */
-function tcp_rate_skb_delivered(st: TcpSacktagState, skb: SkBuff): void {
+export function tcp_rate_skb_delivered(st: TcpSacktagState, skb: SkBuff): void {
   const d = TCP_SKB_CB(skb).tx_delivered;
   if (d > st.prior_delivered) st.prior_delivered = d;
 }
@@ -1251,18 +1264,8 @@ function tcp_is_sackblock_valid(tp: TcpSock, is_dsack: boolean, start_seq: numbe
   return !before(start_seq, (end_seq - tp.max_window) >>> 0);
 }
 
-/**
- * tcp_match_skb_to_sack(): 1 when the block covers the whole segment. (Linux also splits a
- * multi-segment skb at the block's edge; segments here are one MSS each, and a block that
- * covers part of one leaves it unSACKed, as Linux leaves a partly covered single segment.)
- */
-function tcp_match_skb_to_sack(skb: SkBuff, start_seq: number, end_seq: number): number {
-  const scb = TCP_SKB_CB(skb);
-  return !after(start_seq, scb.seq) && !before(end_seq, scb.end_seq) ? 1 : 0;
-}
-
 /** tcp_sacktag_one(): tag one segment SACKed; update the counters. Returns the new sacked bits. */
-function tcp_sacktag_one(
+export function tcp_sacktag_one(
   tp: TcpSock,
   st: TcpSacktagState,
   sacked: number,
@@ -1334,10 +1337,21 @@ function tcp_sacktag_walk(
     let in_sack = 0;
     let dup_sack = dup_sack_in;
     if (next_dup >= 0 && before(scb.seq, sp_end[next_dup])) {
-      in_sack = tcp_match_skb_to_sack(skb, sp_start[next_dup], sp_end[next_dup]);
+      in_sack = tcp_match_skb_to_sack(tp, skb, sp_start[next_dup], sp_end[next_dup]);
       if (in_sack > 0) dup_sack = true;
     }
-    if (in_sack <= 0) in_sack = tcp_match_skb_to_sack(skb, start_seq, end_seq);
+    // Shifting can free this skb and the next: continue from what it returns.
+    if (in_sack <= 0) {
+      const tmp = tcp_shift_skb_data(tp, skb, st, start_seq, end_seq, dup_sack);
+      if (tmp) {
+        if (tmp !== skb) {
+          skb = tmp;
+          continue;
+        }
+        in_sack = 0;
+      } else in_sack = tcp_match_skb_to_sack(tp, skb, start_seq, end_seq);
+    }
+    if (in_sack < 0) break;
     if (in_sack) {
       scb.sacked = tcp_sacktag_one(
         tp,
@@ -1443,20 +1457,25 @@ function tcp_sacktag_write_queue(
     const next_dup = found_dup_sack && i + 1 === first_sack_index ? i + 1 : -1;
     // Skip too early cached blocks.
     while (c < TCP_NUM_SACKS && !before(start_seq, cache[2 * c + 1])) c++;
-    // Can some work be skipped by looking at the cache? (Not around a D-SACK: its segments
-    // need their own tagging.)
-    if (c < TCP_NUM_SACKS && !found_dup_sack && after(end_seq, cache[2 * c])) {
+    // Can some work be skipped by looking at the cache? (Not for the D-SACK block itself: its
+    // segments need their own tagging.)
+    if (c < TCP_NUM_SACKS && !dup_sack && after(end_seq, cache[2 * c])) {
       const cache_start = cache[2 * c];
       const cache_end = cache[2 * c + 1];
       // Head to do?
       if (before(start_seq, cache_start)) {
         skb = tcp_sacktag_skip(skb, start_seq);
-        skb = tcp_sacktag_walk(tp, skb, -1, st, start_seq, cache_start, false);
+        skb = tcp_sacktag_walk(tp, skb, next_dup, st, start_seq, cache_start, dup_sack);
       }
       // Rest of the block already fully processed?
       if (!after(end_seq, cache_end)) {
         i++;
         continue;
+      }
+      // tcp_maybe_skipping_dsack(): a D-SACK inside the part skipped is tagged on its own.
+      if (next_dup >= 0 && before(sp_start[next_dup], cache_end)) {
+        skb = tcp_sacktag_skip(skb, sp_start[next_dup]);
+        skb = tcp_sacktag_walk(tp, skb, -1, st, sp_start[next_dup], sp_end[next_dup], true);
       }
       // The tail remains to do; the highest SACK may be a better entry point.
       const h = tcp_highest_sack_seq(tp) === cache_end ? tcp_highest_sack(tp) : null;

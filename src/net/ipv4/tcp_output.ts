@@ -109,6 +109,7 @@ import {
   tcp_space,
   tcp_full_space,
   tcp_skb_pcount,
+  TCP_TIMEOUT_MIN_US,
 } from './tcp_sock.js';
 import { inet_csk_reset_xmit_timer, inet_csk_clear_xmit_timer } from './inet_connection_sock.js';
 import { tcp_ca_event } from './tcp_cong.js';
@@ -132,6 +133,7 @@ import {
   tcp_ecn_make_synack,
   tcp_ecn_send_synack,
 } from './tcp_ecn.js';
+import { tcp_retrans_try_collapse, tcp_adjust_pcount } from './tcp_retrans_collapse.js';
 
 const MIB_TCPWANTZEROWINDOWADV = linux_mib_index('TCPWantZeroWindowAdv');
 const MIB_TCPTOZEROWINDOWADV = linux_mib_index('TCPToZeroWindowAdv');
@@ -878,7 +880,7 @@ function tcp_cwnd_test(tp: TcpSock, skb: SkBuff): number {
  * tcp_fragment(): split `skb` so that its first `len` bytes stay and the rest becomes a new skb
  * right after it in the same queue.
  */
-export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number): number {
+export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number, mss_now = 0): number {
   const nlen = skb.len - len;
   if (nlen <= 0) return 0;
   const buff = tcp_stream_alloc_skb(nlen);
@@ -913,23 +915,21 @@ export function tcp_fragment(sk: TcpSock, skb: SkBuff, len: number): number {
   const q = skb.list!;
   // Insert after skb.
   insert_after(q, skb, buff);
+  const old_factor = tcp_skb_pcount(skb);
+  const mss = mss_now || cb.tcp_gso_size || len;
+  tcp_set_skb_tso_segs(skb, mss);
+  tcp_set_skb_tso_segs(buff, mss);
   if (q === sk.tcp_rtx_queue) {
-    // tcp_adjust_pcount(): the new segment was sent too, and counts where its parent counted.
-    sk.packets_out += 1;
-    if (nb.sacked & TCPCB_SACKED_ACKED) sk.sacked_out += 1;
-    if (nb.sacked & TCPCB_SACKED_RETRANS) sk.retrans_out += 1;
-    if (nb.sacked & TCPCB_LOST) sk.lost_out += 1;
+    // Sent already: the counters follow the new segment counts, where the parent counted.
+    const diff = old_factor - tcp_skb_pcount(skb) - tcp_skb_pcount(buff);
+    if (diff) tcp_adjust_pcount(sk, skb, diff);
     tcp_tsorted_add_after(skb, buff);
-  } else {
-    const mss = TCP_SKB_CB(skb).tcp_gso_size || len;
-    tcp_set_skb_tso_segs(skb, mss);
-    tcp_set_skb_tso_segs(buff, mss);
   }
   return 0;
 }
 
 /** tcp_set_skb_tso_segs(): how many segments of `mss_now` the skb makes. */
-function tcp_set_skb_tso_segs(skb: SkBuff, mss_now: number): void {
+export function tcp_set_skb_tso_segs(skb: SkBuff, mss_now: number): void {
   const cb = TCP_SKB_CB(skb);
   if (skb.len <= mss_now) {
     cb.tcp_gso_segs = 1;
@@ -1162,8 +1162,6 @@ export function tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: boolean): bo
   tcp_reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout);
   return true;
 }
-/** TCP_TIMEOUT_MIN_US: 2 ms. */
-const TCP_TIMEOUT_MIN_US = 2000;
 
 /**
  * tcp_send_loss_probe(): the probe timer fired. Send new data if the window allows, else
@@ -1656,7 +1654,16 @@ function tcp_retransmit_burst(sk: TcpSock, skb: SkBuff, segs: number): number {
   let len = cur_mss;
   const avail = (tcp_wnd_end(sk) - cb.seq) >>> 0;
   if (!(cb.tcp_flags & TCPHDR_SYN) && avail < len) len = Math.max(avail, 1);
-  if (skb.len > len) tcp_fragment(sk, skb, len);
+  if (skb.len > len) tcp_fragment(sk, skb, len, cur_mss);
+  else {
+    // Resegmented for the current MSS; the counters follow (tcp_adjust_pcount).
+    const diff = tcp_skb_pcount(skb);
+    tcp_set_skb_tso_segs(skb, cur_mss);
+    if (diff !== tcp_skb_pcount(skb)) tcp_adjust_pcount(sk, skb, diff - tcp_skb_pcount(skb));
+    // A short segment takes the small ones after it along (at most an MSS, within the window).
+    const avail_wnd = Math.min(avail, cur_mss);
+    if (skb.len < avail_wnd) tcp_retrans_try_collapse(sk, skb, avail_wnd);
+  }
   const syn_ecn = TCPHDR_SYN | TCPHDR_ECE | TCPHDR_CWR;
   if ((cb.tcp_flags & syn_ecn) === syn_ecn) tcp_ecn_clear_syn(sk, skb);
   let last = skb;
@@ -1727,6 +1734,8 @@ export function tcp_trim_head(sk: TcpSock, skb: SkBuff, len: number): void {
   TCP_SKB_CB(skb).seq = (TCP_SKB_CB(skb).seq + len) >>> 0;
   skb.truesize -= len;
   sk.sk_wmem_queued -= len;
+  // Any change of skb.len requires recalculation of the segment count.
+  if (tcp_skb_pcount(skb) > 1) tcp_set_skb_tso_segs(skb, TCP_SKB_CB(skb).tcp_gso_size);
 }
 
 /**

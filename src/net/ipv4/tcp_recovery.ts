@@ -18,7 +18,7 @@ import {
   TCP_RACK_NO_DUPTHRESH,
   TCP_RACK_STATIC_REO_WND,
   TCP_RACK_RECOVERY_THRESH,
-  TCP_TIMEOUT_MIN,
+  TCP_TIMEOUT_MIN_US,
   TCP_RTO_MAX,
   TCP_INFINITE_SSTHRESH,
   ICSK_TIME_RETRANS,
@@ -153,7 +153,9 @@ export function tcp_rack_mark_lost(tp: TcpSock): boolean {
   tp.rack.advanced = 0;
   let timeout = tcp_rack_detect_loss(tp);
   if (timeout) {
-    timeout = usecs_to_jiffies(timeout) + TCP_TIMEOUT_MIN;
+    // Linux 6.18 pads the wait by TCP_TIMEOUT_MIN_US before rounding up to jiffies (not by
+    // TCP_TIMEOUT_MIN jiffies after, as older kernels did): 25 ms of window waits 7 jiffies, not 9.
+    timeout = usecs_to_jiffies(timeout + TCP_TIMEOUT_MIN_US);
     inet_csk_reset_xmit_timer(tp, ICSK_TIME_REO_TIMEOUT, timeout, tp.icsk_rto);
   }
   return timeout !== 0;

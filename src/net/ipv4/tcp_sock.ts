@@ -44,6 +44,8 @@ export const TCP_ATO_MIN = HZ / 25;
 export const TCP_RTO_MAX = 120 * HZ;
 export const TCP_RTO_MIN = HZ / 5;
 export const TCP_TIMEOUT_MIN = 2;
+/** TCP_TIMEOUT_MIN_US: the least a µs-computed TCP timeout waits, 2 ms. */
+export const TCP_TIMEOUT_MIN_US = 2000;
 export const TCP_TIMEOUT_INIT = 1 * HZ;
 /** RFC 6298 §2.1: the RTO while nothing is measured, after a SYN was retransmitted. */
 export const TCP_TIMEOUT_FALLBACK = 3 * HZ;

@@ -195,11 +195,18 @@ function pipeline(words: string[], ctx: CommandContext): number {
     else stages.at(-1)!.push(w);
   }
   if (stages.length === 1) return simple(stages[0]!, ctx, stdout);
-  // nstat | grep NAME: whether nstat shows the counter.
+  // nstat [options] [NAME…] | grep [-q] PATTERN: whether a line nstat prints matches (lines
+  // as nstat prints them: the name, then the value).
   const [first, ...rest] = stages;
-  if (first![0] === 'nstat' && rest.length === 1 && rest[0]![0] === 'grep' && rest[0]!.length === 2) {
+  const grep = rest[0];
+  if (first![0] === 'nstat' && rest.length === 1 && grep![0] === 'grep') {
+    const args = grep!.slice(1).filter((a) => a !== '-q');
+    if (args.length !== 1) throw new CommandError(`unsupported command: \`${words.join(' ')}\``);
     const shown = nstat(first!.slice(1), ctx);
-    return shown.has(rest[0]![1]!) ? 0 : 1;
+    const re = new RegExp(args[0]!);
+    for (const [name, value] of shown)
+      if (re.test(`${name.padEnd(32)}${String(value).padEnd(19)}0.0`)) return 0;
+    return 1;
   }
   throw new CommandError(`unsupported command: \`${words.join(' ')}\``);
 }
@@ -446,7 +453,7 @@ const ORIGINAL_QDISC = new WeakMap<NetDevice, Qdisc | null>();
  * (TcpExtListenDrops, TcpActiveOpens…); without -a it shows what changed since it last ran
  * and is not zero. Returns the names it would print.
  */
-function nstat(args: string[], ctx: CommandContext): Set<string> {
+function nstat(args: string[], ctx: CommandContext): Map<string, number> {
   const now = new Map<string, number>();
   const read = (text: string): void => {
     const lines = text.split('\n').filter((l) => l.trim());
@@ -459,12 +466,19 @@ function nstat(args: string[], ctx: CommandContext): Set<string> {
   };
   read(ctx.host.procNetSnmp());
   read(ctx.host.procNetNetstat());
-  const all = args.includes('-a') || args.includes('--ignore');
-  const shown = new Set<string>();
+  // Options may be grouped (-az); -a: absolute values, -z: zeros too; other words name counters.
+  const short = args
+    .filter((a) => /^-[^-]/.test(a))
+    .join('')
+    .replace(/-/g, '');
+  const names = args.filter((a) => !a.startsWith('-'));
+  const all = short.includes('a') || args.includes('--ignore');
+  const zeros = short.includes('z') || args.includes('--zeros');
+  const shown = new Map<string, number>();
   for (const [k, v] of now) {
     const d = all || !ctx.nstat.last ? v : v - (ctx.nstat.last.get(k) ?? 0);
-    if (d !== 0) shown.add(k);
+    if ((d !== 0 || zeros) && (!names.length || names.includes(k))) shown.set(k, d);
   }
-  if (!args.includes('-s') && !args.includes('--no-update')) ctx.nstat.last = now;
+  if (!short.includes('s') && !args.includes('--no-update')) ctx.nstat.last = now;
   return shown;
 }
