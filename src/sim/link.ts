@@ -20,6 +20,7 @@ import {
 import { br_add_bridge, br_add_if, br_fdb_dump, type BrFdbRow } from '../drivers/net/bridge.js';
 import { format_mac } from '../net/ethernet/eth.js';
 import { SyscallError } from './errors.js';
+import { RATE_UNITS, TIME_UNITS } from '../tools/tc_units.js';
 
 /** A time: a number of milliseconds, or a string with a unit: '20ms', '1.5s', '250us', '100ns'. */
 export type Duration = number | string;
@@ -253,21 +254,6 @@ export function createBridge(switchHost: Host, hosts: Host[], opts: LinkOptions 
 
 // ---- option parsing (tc's units) ----
 
-const TIME_UNITS: Record<string, number> = {
-  s: 1e9,
-  sec: 1e9,
-  secs: 1e9,
-  ms: 1e6,
-  msec: 1e6,
-  msecs: 1e6,
-  us: 1e3,
-  usec: 1e3,
-  usecs: 1e3,
-  ns: 1,
-  nsec: 1,
-  nsecs: 1,
-};
-
 /** A Duration in nanoseconds. */
 export function parseDuration(d: Duration, what = 'time'): number {
   if (typeof d === 'number') {
@@ -292,27 +278,6 @@ export function parseProbability(p: Probability, what = 'probability'): number {
   if (!(f >= 0 && f <= 1)) throw new Error(`link: ${what} must be within 0…1 (or 0%…100%), not ${String(p)}`);
   return Math.round(f * NETEM_PROB_MAX);
 }
-
-const RATE_UNITS: Record<string, number> = {
-  bit: 1,
-  kbit: 1e3,
-  mbit: 1e6,
-  gbit: 1e9,
-  tbit: 1e12,
-  kibit: 1024,
-  mibit: 1024 ** 2,
-  gibit: 1024 ** 3,
-  tibit: 1024 ** 4,
-  bps: 8,
-  kbps: 8e3,
-  mbps: 8e6,
-  gbps: 8e9,
-  tbps: 8e12,
-  kibps: 8 * 1024,
-  mibps: 8 * 1024 ** 2,
-  gibps: 8 * 1024 ** 3,
-  tibps: 8 * 1024 ** 4,
-};
 
 /** A rate in bytes per second (netem's unit); numbers are bits per second. */
 export function parseRate(r: number | string): number {

@@ -3,24 +3,7 @@
 
 import type { FqQopt } from '../net/sched/sch_fq.js';
 import { SK_PACING_UNLIMITED } from '../net/core/sock.js';
-
-const RATE_UNITS: Record<string, number> = {
-  bit: 1 / 8,
-  kbit: 1000 / 8,
-  kibit: 1024 / 8,
-  mbit: 1e6 / 8,
-  mibit: (1024 * 1024) / 8,
-  gbit: 1e9 / 8,
-  gibit: (1024 * 1024 * 1024) / 8,
-  tbit: 1e12 / 8,
-  bps: 1,
-  kbps: 1000,
-  kibps: 1024,
-  mbps: 1e6,
-  mibps: 1024 * 1024,
-  gbps: 1e9,
-  gibps: 1024 * 1024 * 1024,
-};
+import { RATE_UNITS, TIME_UNITS } from './tc_units.js';
 
 /** get_rate(): bits per second unless a unit says otherwise; returns bytes per second. */
 export function tc_get_rate(text: string): number {
@@ -29,7 +12,7 @@ export function tc_get_rate(text: string): number {
   const unit = m[2]!.toLowerCase() || 'bit';
   const k = RATE_UNITS[unit];
   if (k === undefined) throw new Error(`bad rate unit "${text}"`);
-  return Math.floor(Number(m[1]) * k);
+  return Math.floor((Number(m[1]) * k) / 8);
 }
 
 /** get_size(): bytes, with b / k / kb / m / mb / g / gb (and kbit… in bits). */
@@ -58,22 +41,9 @@ export function tc_get_size(text: string): number {
 export function tc_get_time(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([a-z]*)$/i.exec(text);
   if (!m) throw new Error(`bad time "${text}"`);
-  const mult: Record<string, number> = {
-    '': 1e3,
-    s: 1e9,
-    sec: 1e9,
-    secs: 1e9,
-    ms: 1e6,
-    msec: 1e6,
-    msecs: 1e6,
-    us: 1e3,
-    usec: 1e3,
-    usecs: 1e3,
-    ns: 1,
-    nsec: 1,
-    nsecs: 1,
-  };
-  const k = mult[m[2]!.toLowerCase()];
+  const unit = m[2]!.toLowerCase();
+  // A bare number is in microseconds.
+  const k = unit === '' ? 1e3 : TIME_UNITS[unit];
   if (k === undefined) throw new Error(`bad time unit "${text}"`);
   return Math.round(Number(m[1]) * k);
 }
