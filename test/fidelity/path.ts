@@ -28,6 +28,8 @@ export interface PathRun {
   reverse: Impairments;
   seconds: number;
   cc: 'cubic' | 'reno';
+  /** net.ipv4.tcp_sack at both ends (1 unless given): 0 leaves Reno with NewReno recovery. */
+  sack?: 0 | 1;
 }
 
 export interface Figures {
@@ -87,6 +89,10 @@ export async function linuxRun(run: PathRun): Promise<Figures> {
     r.sysctl.write('net.ipv4.ip_forward', 1);
     shape(tapB.dev, run.forward);
     shape(tapA.dev, run.reverse);
+    for (const ns of [a, b]) {
+      const set = await ns.run(`sysctl -qw net.ipv4.tcp_sack=${run.sack ?? 1}`);
+      assert.equal(set.code, 0, set.stderr);
+    }
     await a.run('ip route add 10.88.2.0/24 via 10.88.1.2');
     await b.run('ip route add 10.88.1.0/24 via 10.88.2.2');
     const receiver = b.start(`python3 -c '${RECEIVER_PY}'`);
@@ -124,6 +130,7 @@ export async function usernetRun(run: PathRun): Promise<Figures> {
   b.ip('addr add 10.88.2.1/24 dev eth0');
   b.ip('route add 10.88.1.0/24 via 10.88.2.2');
   a.sysctl.writeText('net.ipv4.tcp_congestion_control', run.cc);
+  for (const h of [a, b]) h.sysctl.write('net.ipv4.tcp_sack', run.sack ?? 1);
   const ta = a.spawn();
   const tb = b.spawn();
   const l = tb.socket(AF_INET, SOCK_STREAM, 0);
@@ -161,4 +168,4 @@ export function mean(fs: Figures[]): Figures {
 }
 
 export const figuresLine = (who: string, f: Figures): string =>
-  `${who}: goodput ${f.goodputMbit.toFixed(2)} Mbit/s, ${f.retrans} retransmitted segments`;
+  `${who}: goodput ${f.goodputMbit.toFixed(2)} Mbit/s, ${Math.round(f.retrans)} retransmitted segments`;
