@@ -123,6 +123,9 @@ export class TapBridge extends FrameBridge {
     const socat = spawn(
       opts.socat ?? 'socat',
       [
+        // -d -d: notices on stderr, among them the one that says the TAP is ready.
+        '-d',
+        '-d',
         '-b',
         String(mtu + 64),
         `UDP-DATAGRAM:127.0.0.1:${nodePort},bind=127.0.0.1:${socatPort},rcvbuf=4194304,sndbuf=4194304`,
@@ -137,20 +140,15 @@ export class TapBridge extends FrameBridge {
     );
     exited.catch(() => {});
     try {
-      // Wait for socat to make the TAP, then move and configure it.
+      // Wait for socat to have made and set up the TAP (its notice that the transfer loop starts),
+      // then move and configure it. Moving it sooner races socat's own setup of the device by
+      // name: socat fails, exits, and the TAP goes with it.
       const deadline = Date.now() + 5000;
-      for (;;) {
-        const ok = await Promise.race([
-          run('ip', ['link', 'show', 'dev', tmpName]).then(
-            () => true,
-            () => false,
-          ),
-          exited,
-        ]);
-        if (ok) break;
+      while (!stderr.includes('starting data transfer loop')) {
         if (Date.now() > deadline) throw new Error(`tap bridge: socat made no ${tmpName}: ${stderr.trim()}`);
-        await new Promise((r) => setTimeout(r, 20));
+        await Promise.race([new Promise((r) => setTimeout(r, 10)), exited]);
       }
+      await run('ip', ['link', 'show', 'dev', tmpName]);
       await run('ip', ['link', 'set', 'dev', tmpName, 'netns', opts.netns]);
       await run('ip', ['-n', opts.netns, 'link', 'set', 'dev', tmpName, 'name', linuxName]);
       await run('ip', ['-n', opts.netns, 'link', 'set', 'dev', linuxName, 'mtu', String(mtu), 'up']);
