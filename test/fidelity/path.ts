@@ -30,6 +30,8 @@ export interface PathRun {
   cc: 'cubic' | 'reno';
   /** net.ipv4.tcp_sack at both ends (1 unless given): 0 leaves Reno with NewReno recovery. */
   sack?: 0 | 1;
+  /** Called after the transfer with each end's /proc/net/netstat and /proc/net/snmp text. */
+  counters?: (kernel: 'linux' | 'usernet', sender: string, receiver: string) => void;
 }
 
 export interface Figures {
@@ -101,6 +103,10 @@ export async function linuxRun(run: PathRun): Promise<Figures> {
     assert.equal(sent.code, 0, sent.stderr);
     const got = await receiver.exited;
     assert.equal(got.code, 0, got.stderr);
+    if (run.counters) {
+      const read = 'cat /proc/net/netstat /proc/net/snmp';
+      run.counters('linux', (await a.run(read)).stdout, (await b.run(read)).stdout);
+    }
     const { retrans } = JSON.parse(sent.stdout) as { retrans: number };
     const { bytes } = JSON.parse(got.stdout) as { bytes: number };
     await tapA.close();
@@ -155,6 +161,7 @@ export async function usernetRun(run: PathRun): Promise<Figures> {
   const retrans = new DataView(info.buffer, info.byteOffset).getUint32(TOTAL_RETRANS_OFFSET, true);
   ta.close(c);
   await reader;
+  run.counters?.('usernet', a.procNetNetstat() + a.procNetSnmp(), b.procNetNetstat() + b.procNetSnmp());
   world.stop();
   return { goodputMbit: (bytes * 8) / run.seconds / 1e6, retrans };
 }

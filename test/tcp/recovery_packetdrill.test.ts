@@ -158,3 +158,18 @@ test('Eifel: the ACK that ends recovery echoes the timestamp of the original, so
   ]);
   assert.deepEqual(r, { ok: true, errors: [] });
 });
+
+test('an RTT sample of zero (an ACK in the same instant of virtual time) counts as one jiffy in min_rtt', async () => {
+  // Linux's min_rtt filter takes a zero sample as jiffies_to_usecs(1): 4 ms at HZ = 250. Taken
+  // as 1 µs it would leave RACK a reordering window (min_rtt / 4) of nothing.
+  const r = await run([
+    ...DEFAULTS,
+    ...ACCEPTED,
+    '+0 %{ assert tcpi_min_rtt == 100000, tcpi_min_rtt }%',
+    '+0 write(4, ..., 1000) = 1000',
+    '+0 > P. 1:1001(1000) ack 1',
+    '+0 < . 1:1(0) ack 1001 win 320',
+    '+0 %{ assert tcpi_min_rtt == 4000, tcpi_min_rtt }%',
+  ]);
+  assert.deepEqual(r, { ok: true, errors: [] });
+});

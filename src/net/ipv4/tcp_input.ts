@@ -700,9 +700,11 @@ function tcp_ack_update_rtt(
   // rs->rtt_us: the RTT of the last (S)ACKed segment, for congestion control.
   ack_rtt.rtt_us = ca_rtt_us;
   if (seq_rtt_us < 0) return false;
-  // tcp_update_rtt_min().
-  const min_sample = ca_rtt_us >= 0 ? ca_rtt_us : seq_rtt_us;
-  if (min_sample < tp.min_rtt_us) tp.min_rtt_us = Math.max(1, min_sample);
+  // tcp_update_rtt_min(): a sample of zero counts as one jiffy, as the kernel's filter takes it
+  // (rtt_us ?: jiffies_to_usecs(1)); it must not drive min_rtt, and with it RACK's reordering
+  // window (min_rtt / 4), to nothing.
+  const min_sample = (ca_rtt_us >= 0 ? ca_rtt_us : seq_rtt_us) || jiffies_to_usecs(1);
+  if (min_sample < tp.min_rtt_us) tp.min_rtt_us = min_sample;
   tcp_rtt_estimator(tp, seq_rtt_us);
   tcp_set_rto(tp);
   tp.icsk_backoff = 0;

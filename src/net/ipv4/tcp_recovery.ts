@@ -393,8 +393,13 @@ function tcp_try_to_open(tp: TcpSock, flag: number): void {
  * timestamp predates the first retransmission (Eifel, RFC 3522), or nothing was retransmitted.
  */
 function tcp_packet_delayed(tp: TcpSock): boolean {
-  if (tp.retrans_stamp && tcp_tsopt_ecr_before(tp, tp.retrans_stamp)) return true;
-  return !tp.retrans_stamp && tp.sk_state !== TCP_SYN_SENT;
+  if (tp.retrans_stamp) return tcp_tsopt_ecr_before(tp, tp.retrans_stamp);
+  // retrans_stamp is set by the first retransmission of an episode, so zero means none was sent
+  // yet — except where it was cleared after retransmitting: without SACK, by
+  // tcp_is_non_sack_preventing_reopen() once snd_una reached high_seq (undoing there would
+  // restore the old cwnd after every NewReno recovery), and in SYN_SENT when the SYN is acked.
+  if (!tcp_is_sack(tp) && !before(tp.snd_una, tp.high_seq)) return false;
+  return tp.sk_state !== TCP_SYN_SENT;
 }
 
 /** tcp_may_undo(): every retransmission proved unnecessary (D-SACKs), or the original came. */
