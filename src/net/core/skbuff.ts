@@ -3,6 +3,7 @@
 
 import type { Sock } from './sock.js';
 import type { NetDevice } from './netdevice.js';
+import type { TsortedAnchor } from '../ipv4/tcp_sock.js';
 
 /** skb->pkt_type (include/uapi/linux/if_packet.h). */
 export const PACKET_HOST = 0;
@@ -96,6 +97,28 @@ export class SkBuff {
   shinfo: SkbSharedInfo | null = null;
   /** skb->cloned: the head is shared; write to it only after skb_unshare. */
   cloned = false;
+
+  // skb->cb as TCP uses it (struct tcp_skb_cb, read through TCP_SKB_CB; the fields are described
+  // on TcpSkbCb). Declared here, as skb->cb is part of every sk_buff, so that every skb has one
+  // shape from birth: fields added later, in a different order on each path (sent, received,
+  // control skbs), gave V8 several shapes to tell apart on every access, and past the object's
+  // in-object room, a separate property store per skb.
+  seq = 0;
+  end_seq = 0;
+  tcp_flags = 0;
+  sacked = 0;
+  ack_seq = 0;
+  tcp_tstamp = 0;
+  ip_dsfield = 0;
+  tcp_gso_segs = 0;
+  tcp_gso_size = 0;
+  eor = 0;
+  tw_isn = 0;
+  tx_delivered = 0;
+  tx_order = 0;
+  tso_end = 0;
+  tsorted_next: TsortedAnchor | null = null;
+  tsorted_prev: TsortedAnchor | null = null;
 
   constructor(
     public head: Uint8Array,
