@@ -120,12 +120,14 @@ export class SkBuff {
   tsorted_next: TsortedAnchor | null = null;
   tsorted_prev: TsortedAnchor | null = null;
 
+  /** `truesize`: when the caller knows it (a clone, a sized allocation), not computed twice. */
   constructor(
     public head: Uint8Array,
     public data: number,
     public tail: number,
+    truesize = skb_truesize_for(head.length, 0),
   ) {
-    this.truesize = skb_truesize_for(head.length, 0);
+    this.truesize = truesize;
   }
 
   get end(): number {
@@ -197,12 +199,11 @@ export class SkBuff {
 
 /** skb_clone(): a second skb over the same bytes (the head is shared, not copied). */
 export function skb_clone(skb: SkBuff): SkBuff {
-  const n = new SkBuff(skb.head, skb.data, skb.tail);
+  const n = new SkBuff(skb.head, skb.data, skb.tail, skb.truesize);
   if (!skb.shinfo) skb.shinfo = new SkbSharedInfo();
   skb.shinfo.dataref++;
   n.shinfo = skb.shinfo;
   n.cloned = skb.cloned = true;
-  n.truesize = skb.truesize;
   n.dev = skb.dev;
   n.skb_iif = skb.skb_iif;
   n.protocol = skb.protocol;
@@ -327,9 +328,7 @@ const EMPTY_HEAD = new Uint8Array(0);
 
 /** alloc_skb_with_frags(): room for `header_len + data_len` bytes, charged as Linux charges it. */
 export function alloc_skb_with_frags(header_len: number, data_len: number, zero = true): SkBuff {
-  const skb = new SkBuff(head_alloc(header_len + data_len, zero), 0, 0);
-  skb.truesize = skb_truesize_for(header_len, data_len);
-  return skb;
+  return new SkBuff(head_alloc(header_len + data_len, zero), 0, 0, skb_truesize_for(header_len, data_len));
 }
 
 /** skb_orphan(): detach the skb from its socket, returning the memory it was charged. */
