@@ -15,6 +15,8 @@ export const MAX_SOFTIRQ_RESTART = 10;
 /** The softirq state of one world (its clock carries it). */
 export class SoftirqState {
   pending: SoftirqAction[] = [];
+  /** The list a round runs from, swapped with `pending` (no array made per round). */
+  batch: SoftirqAction[] = [];
   running = false;
 }
 
@@ -31,13 +33,21 @@ export function do_softirq(st: SoftirqState): void {
   st.running = true;
   try {
     for (let round = 0; round < MAX_SOFTIRQ_RESTART && st.pending.length; round++) {
-      const batch = st.pending.splice(0, st.pending.length);
-      for (const a of batch) {
+      // What this round raises goes to the other list, for the next round.
+      const batch = st.pending;
+      st.pending = st.batch;
+      st.batch = batch;
+      for (let i = 0; i < batch.length; i++) {
+        const a = batch[i];
         a.raised = false;
         a();
       }
+      // Emptied with pop(), which compiles inline; the length setter is a runtime call.
+      while (batch.length) batch.pop();
     }
   } finally {
+    // A handler that threw leaves the rest of its round dropped, as before.
+    while (st.batch.length) st.batch.pop();
     st.running = false;
   }
 }

@@ -3,6 +3,7 @@
 
 import type { Sock } from './sock.js';
 import type { NetDevice } from './netdevice.js';
+import type { TsortedAnchor } from '../ipv4/tcp_sock.js';
 
 /** skb->pkt_type (include/uapi/linux/if_packet.h). */
 export const PACKET_HOST = 0;
@@ -97,12 +98,36 @@ export class SkBuff {
   /** skb->cloned: the head is shared; write to it only after skb_unshare. */
   cloned = false;
 
+  // skb->cb as TCP uses it (struct tcp_skb_cb, read through TCP_SKB_CB; the fields are described
+  // on TcpSkbCb). Declared here, as skb->cb is part of every sk_buff, so that every skb has one
+  // shape from birth: fields added later, in a different order on each path (sent, received,
+  // control skbs), gave V8 several shapes to tell apart on every access, and past the object's
+  // in-object room, a separate property store per skb.
+  seq = 0;
+  end_seq = 0;
+  tcp_flags = 0;
+  sacked = 0;
+  ack_seq = 0;
+  tcp_tstamp = 0;
+  ip_dsfield = 0;
+  tcp_gso_segs = 0;
+  tcp_gso_size = 0;
+  eor = 0;
+  tw_isn = 0;
+  tx_delivered = 0;
+  tx_order = 0;
+  tso_end = 0;
+  tsorted_next: TsortedAnchor | null = null;
+  tsorted_prev: TsortedAnchor | null = null;
+
+  /** `truesize`: when the caller knows it (a clone, a sized allocation), not computed twice. */
   constructor(
     public head: Uint8Array,
     public data: number,
     public tail: number,
+    truesize = skb_truesize_for(head.length, 0),
   ) {
-    this.truesize = skb_truesize_for(head.length, 0);
+    this.truesize = truesize;
   }
 
   get end(): number {
@@ -174,12 +199,11 @@ export class SkBuff {
 
 /** skb_clone(): a second skb over the same bytes (the head is shared, not copied). */
 export function skb_clone(skb: SkBuff): SkBuff {
-  const n = new SkBuff(skb.head, skb.data, skb.tail);
+  const n = new SkBuff(skb.head, skb.data, skb.tail, skb.truesize);
   if (!skb.shinfo) skb.shinfo = new SkbSharedInfo();
   skb.shinfo.dataref++;
   n.shinfo = skb.shinfo;
   n.cloned = skb.cloned = true;
-  n.truesize = skb.truesize;
   n.dev = skb.dev;
   n.skb_iif = skb.skb_iif;
   n.protocol = skb.protocol;
@@ -304,9 +328,7 @@ const EMPTY_HEAD = new Uint8Array(0);
 
 /** alloc_skb_with_frags(): room for `header_len + data_len` bytes, charged as Linux charges it. */
 export function alloc_skb_with_frags(header_len: number, data_len: number, zero = true): SkBuff {
-  const skb = new SkBuff(head_alloc(header_len + data_len, zero), 0, 0);
-  skb.truesize = skb_truesize_for(header_len, data_len);
-  return skb;
+  return new SkBuff(head_alloc(header_len + data_len, zero), 0, 0, skb_truesize_for(header_len, data_len));
 }
 
 /** skb_orphan(): detach the skb from its socket, returning the memory it was charged. */

@@ -8,7 +8,7 @@ import type { PacketType } from '../core/dev.js';
 import { NET_RX_DROP, NET_RX_SUCCESS } from '../core/dev.js';
 import { PACKET_OTHERHOST, SkBuff, kfree_skb, skb_unshare } from '../core/skbuff.js';
 import type { Net } from '../core/net_namespace.js';
-import { csum_fold, csum_partial } from '../../wire/checksum.js';
+import { ip_fast_csum } from '../../wire/checksum.js';
 import { ipOptionsCompile, ipOptionsInit, type IpOptions, type IpOptionsContext } from '../../wire/ipv4.js';
 import {
   ICMP_DEST_UNREACH,
@@ -79,7 +79,7 @@ export function ip_rcv(skb: SkBuff, dev: NetDevice, _pt: PacketType, _orig: NetD
   const hlen = ihl << 2;
   if (skblen < hlen) return inhdr_error(skb, mib);
   // The header checksum is always checked, loopback included (ip_fast_csum in ip_rcv_core).
-  if (csum_fold(csum_partial(h, nh, hlen, 0)) !== 0) {
+  if (ip_fast_csum(h, nh, ihl) !== 0) {
     mib[IPSTATS_MIB_CSUMERRORS]++;
     return inhdr_error(skb, mib);
   }

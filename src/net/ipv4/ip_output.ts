@@ -19,7 +19,7 @@ import { netif_rx } from '../core/dev.js';
 import { NET_XMIT_CN } from '../core/netdevice.js';
 import * as E from '../../uapi/errno.js';
 import { ETH_P_IP } from '../../uapi/if.js';
-import { csum_fold, csum_partial } from '../../wire/checksum.js';
+import { ip_fast_csum } from '../../wire/checksum.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../../wire/icmp.js';
 import { icmp_send } from './icmp.js';
 import {
@@ -53,7 +53,7 @@ export function ip_send_check(buf: Uint8Array, off: number): void {
   const ihl = (buf[off] & 0x0f) * 4;
   buf[off + 10] = 0;
   buf[off + 11] = 0;
-  const c = csum_fold(csum_partial(buf, off, ihl, 0));
+  const c = ip_fast_csum(buf, off, ihl >>> 2);
   buf[off + 10] = c >>> 8;
   buf[off + 11] = c & 0xff;
 }

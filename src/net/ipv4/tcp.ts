@@ -71,6 +71,7 @@ import {
 import { SOCK_INODE } from '../sockfs.js';
 import type { File, IoctlArg, PollTable } from '../../kernel/fs.js';
 import { poll_wait } from '../../kernel/fs.js';
+import { POW2 } from '../../kernel/bitops.js';
 import { prepare_to_wait, in_task, current } from '../../kernel/sched.js';
 import { wake_up_interruptible_poll, waitqueue_active } from '../../kernel/wait.js';
 import { HZ } from '../../kernel/time.js';
@@ -291,7 +292,7 @@ function tcp_notsent_lowat(tp: TcpSock): number {
 /** tcp_stream_memory_free(). */
 function tcp_stream_memory_free(tp: TcpSock, wake: number): boolean {
   const notsent_bytes = (tp.write_seq - tp.snd_nxt) >>> 0;
-  return notsent_bytes * 2 ** wake < tcp_notsent_lowat(tp);
+  return notsent_bytes * POW2[wake] < tcp_notsent_lowat(tp);
 }
 
 /** __sk_stream_memory_free(). */

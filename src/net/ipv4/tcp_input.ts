@@ -798,7 +798,8 @@ function tcp_rcv_nxt_update(tp: TcpSock, seq: number): void {
 function tcp_ack_update_window(tp: TcpSock, skb: SkBuff, ack: number, ack_seq: number): number {
   let flag = 0;
   let nwin = th_window(skb);
-  if (!(TCP_SKB_CB(skb).tcp_flags & TCPHDR_SYN)) nwin = nwin * 2 ** tp.rx_opt.snd_wscale;
+  // A 16-bit window shifted by at most TCP_MAX_WSCALE (14) fits 31 bits.
+  if (!(TCP_SKB_CB(skb).tcp_flags & TCPHDR_SYN)) nwin <<= tp.rx_opt.snd_wscale;
   if (tcp_may_update_window(tp, ack, ack_seq, nwin)) {
     flag |= FLAG_WIN_UPDATE;
     tp.snd_wl1 = ack_seq;

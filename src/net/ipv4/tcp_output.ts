@@ -14,6 +14,7 @@ import {
   skb_truesize_for,
 } from '../core/skbuff.js';
 import { TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED } from '../core/sock.js';
+import { POW2 } from '../../kernel/bitops.js';
 import { NET_XMIT_CN } from '../core/netdevice.js';
 import { Flowi4, ip_select_ttl, inet_route_output, dst_mtu } from './inet_dgram.js';
 import type { Rtable } from './route.js';
@@ -966,8 +967,8 @@ export const SK_GSO_MAX_SIZE = 65536 - (MAX_TCP_HEADER + 1);
  * min RTT).
  */
 function tcp_tso_autosize(sk: TcpSock, mss_now: number, min_tso_segs: number): number {
-  let bytes = Math.floor(sk.sk_pacing_rate / 2 ** sk.sk_pacing_shift);
-  const r = Math.floor(sk.min_rtt_us / 2 ** sk.sk_net.ipv4!.sysctl_tcp_tso_rtt_log);
+  let bytes = Math.floor(sk.sk_pacing_rate / POW2[sk.sk_pacing_shift]);
+  const r = Math.floor(sk.min_rtt_us / POW2[sk.sk_net.ipv4!.sysctl_tcp_tso_rtt_log]);
   if (r < 32) bytes += SK_GSO_MAX_SIZE >>> r;
   bytes = Math.min(bytes, SK_GSO_MAX_SIZE);
   return Math.max(Math.floor(bytes / mss_now), min_tso_segs);

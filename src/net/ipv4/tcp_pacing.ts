@@ -10,6 +10,7 @@
 import type { SkBuff } from '../core/skbuff.js';
 import { SK_PACING_NEEDED, SK_PACING_NONE, SK_PACING_UNLIMITED } from '../core/sock.js';
 import { raise_softirq } from '../../kernel/softirq.js';
+import { POW2 } from '../../kernel/bitops.js';
 import { Timer, NSEC_PER_SEC } from '../../kernel/time.js';
 import { TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK } from '../core/sock.js';
 import { TcpSock, tcp_packets_in_flight } from './tcp_sock.js';
@@ -93,10 +94,10 @@ function tcp_pace_kick(t: Timer): void {
  * Sending goes on when the retransmit queue holds at most one skb.
  */
 export function tcp_small_queue_check(sk: TcpSock, truesize: number, factor: number): boolean {
-  let limit = Math.max(2 * truesize, Math.floor(sk.sk_pacing_rate / 2 ** sk.sk_pacing_shift));
+  let limit = Math.max(2 * truesize, Math.floor(sk.sk_pacing_rate / POW2[sk.sk_pacing_shift]));
   if (sk.sk_pacing_status === SK_PACING_NONE)
     limit = Math.min(limit, sk.sk_net.ipv4!.sysctl_tcp_limit_output_bytes);
-  limit *= 2 ** factor;
+  limit *= POW2[factor];
   // sk_wmem_alloc carries a bias of 1 in Linux; ours does not.
   if (sk.sk_wmem_alloc + 1 > limit) {
     if (tcp_rtx_queue_empty_or_single_skb(sk)) return false;
