@@ -1,7 +1,7 @@
 // Paired A/B of two builds of usernet in one process: TCP bulk throughput (or 1-byte ping-pong)
 // on tree A and on tree B, round after round, in alternating order.
 //
-//   node dist/bench/ab.js [--rounds N] [--mib M] [--path loopback|veth] [--workload bulk|pingpong] <treeA> <treeB>
+//   node dist/bench/ab.js [--rounds N] [--mib M] [--path loopback|veth] [--workload bulk|pingpong|connect] <treeA> <treeB>
 //
 // A tree is a checkout with a built dist/ (its dist/src/index.js is imported). Timings on a
 // shared or virtual machine swing by tens of percent from one process to the next, so comparing
@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 
 type Usernet = typeof import('../src/index.js');
 type Path = 'loopback' | 'veth';
-type Workload = 'bulk' | 'pingpong';
+type Workload = 'bulk' | 'pingpong' | 'connect';
 
 const CHUNK = 64 * 1024;
 const PORT = 5001;
@@ -106,6 +106,50 @@ async function pingpong(m: Usernet, path: Path, trips: number): Promise<number> 
   return trips / secs;
 }
 
+/**
+ * `total` connections over `lo`, 16 at a time, each connect, one byte echoed, close (as
+ * tcp-connect-rate): connections per second of wall time plus any virtual time that passed.
+ */
+async function connectRate(m: Usernet, total: number): Promise<number> {
+  const world = new m.World({ seed: 1 });
+  const h = world.addHost('ab');
+  const client = h.spawn({ comm: 'client' });
+  const server = h.spawn({ comm: 'server' });
+  for (const t of [client, server]) t.setrlimit(m.RLIMIT_NOFILE, { cur: 65536, max: 65536 });
+  const dest = { family: m.AF_INET, addr: '127.0.0.1', port: PORT } as const;
+  const lfd = server.socket(m.AF_INET, m.SOCK_STREAM, 0);
+  server.bind(lfd, dest);
+  server.listen(lfd, 4096);
+  const serve = async (fd: number): Promise<void> => {
+    const b = new Uint8Array(1);
+    if ((await server.read(fd, b)) !== 1 || (await server.write(fd, b)) !== 1) throw new Error('echo failed');
+    if ((await server.read(fd, b)) !== 0) throw new Error('no end of stream');
+    server.close(fd);
+  };
+  const acceptor = async (): Promise<void> => {
+    const handlers: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) handlers.push(serve((await server.accept(lfd)).fd));
+    await Promise.all(handlers);
+  };
+  let started = 0;
+  const worker = async (): Promise<void> => {
+    const b = new Uint8Array(1);
+    while (started++ < total) {
+      const fd = client.socket(m.AF_INET, m.SOCK_STREAM, 0);
+      await client.connect(fd, dest);
+      if ((await client.write(fd, b)) !== 1 || (await client.read(fd, b)) !== 1)
+        throw new Error('ping failed');
+      client.close(fd);
+    }
+  };
+  const v0 = world.now();
+  const t0 = performance.now();
+  await Promise.all([acceptor(), ...Array.from({ length: 16 }, worker)]);
+  const secs = (performance.now() - t0 + world.now() - v0) / 1000;
+  server.close(lfd);
+  return total / secs;
+}
+
 function median(v: number[]): number {
   const s = [...v].sort((x, y) => x - y);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -113,7 +157,7 @@ function median(v: number[]): number {
 
 function usage(msg: string): never {
   console.error(`${msg}
-usage: node dist/bench/ab.js [--rounds N] [--mib M] [--path loopback|veth] [--workload bulk|pingpong] <treeA> <treeB>`);
+usage: node dist/bench/ab.js [--rounds N] [--mib M] [--path loopback|veth] [--workload bulk|pingpong|connect] <treeA> <treeB>`);
   process.exit(2);
 }
 
@@ -136,17 +180,21 @@ async function main(argv: string[]): Promise<void> {
   if (trees.length !== 2) usage('two trees are needed');
   if (!(rounds >= 1) || !(mib > 0)) usage('--rounds and --mib take positive numbers');
   if (path !== 'loopback' && path !== 'veth') usage(`--path: loopback or veth, not ${path}`);
-  if (workload !== 'bulk' && workload !== 'pingpong') usage(`--workload: bulk or pingpong, not ${workload}`);
+  if (workload !== 'bulk' && workload !== 'pingpong' && workload !== 'connect')
+    usage(`--workload: bulk, pingpong or connect, not ${workload}`);
   const mods: Usernet[] = [];
   for (const t of trees)
     mods.push((await import(pathToFileURL(resolve(t, 'dist/src/index.js')).href)) as Usernet);
   // Ping-pong: 20 000 round trips per MiB asked for would be slow; 50 000 per sample is what
   // tcp-pingpong uses.
+  // Connections: 5 000 per sample over lo (--path does not apply).
   const sample =
     workload === 'bulk'
       ? (m: Usernet) => bulk(m, path, Math.floor(mib * 1024 * 1024))
-      : (m: Usernet) => pingpong(m, path, 50_000);
-  const unit = workload === 'bulk' ? 'Gbit/s' : 'round trips/s';
+      : workload === 'pingpong'
+        ? (m: Usernet) => pingpong(m, path, 50_000)
+        : (m: Usernet) => connectRate(m, 5_000);
+  const unit = { bulk: 'Gbit/s', pingpong: 'round trips/s', connect: 'connections/s' }[workload];
   // Warm-up: both trees compile their paths before anything is timed.
   for (let i = 0; i < 3; i++) {
     await sample(mods[0]);
@@ -167,7 +215,8 @@ async function main(argv: string[]): Promise<void> {
     ratio.push(b / a);
   }
   const f = (v: number): string => (workload === 'bulk' ? v.toFixed(2) : v.toFixed(0));
-  console.log(`${workload} over ${path}, ${rounds} pairs${workload === 'bulk' ? ` of ${mib} MiB` : ''}`);
+  const over = workload === 'connect' ? 'lo' : path;
+  console.log(`${workload} over ${over}, ${rounds} pairs${workload === 'bulk' ? ` of ${mib} MiB` : ''}`);
   console.log(`A ${trees[0]}: median ${f(median(va))} ${unit}`);
   console.log(`B ${trees[1]}: median ${f(median(vb))} ${unit}`);
   console.log(
