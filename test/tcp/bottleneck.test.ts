@@ -9,6 +9,7 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { World, AF_INET, SOCK_STREAM, type Host, type Task, type TcpProbeRecord } from '../../src/index.js';
 import { sin, info, listenOn, sleep, haltWorlds } from './scenario_helpers.js';
+import { routed } from '../scenarios/helpers.js';
 
 afterEach(haltWorlds);
 
@@ -18,21 +19,10 @@ interface Path {
   c: Host;
 }
 
+/** a — r — c (test/scenarios' routed path): 20 ms a→r, and the bottleneck queue on r→c. */
 function path(seed: number, rate: string, limit: number): Path {
-  const w = new World({ seed });
-  const a = w.addHost('a');
-  const r = w.addHost('r');
-  const c = w.addHost('c');
-  w.link(a, r, { delay: 20, limit: 10_000 });
-  const l2 = w.link(r, c, {});
+  const { w, a, c, l2 } = routed(seed, { delay: 20, limit: 10_000 });
   l2.set({ rate, limit }, 'a->b');
-  a.ip('ip addr add 10.0.1.2/24 dev eth0');
-  a.ip('ip route add default via 10.0.1.1');
-  r.ip('ip addr add 10.0.1.1/24 dev eth0');
-  r.ip('ip addr add 10.0.2.1/24 dev eth1');
-  r.sysctl.write('net.ipv4.ip_forward', 1);
-  c.ip('ip addr add 10.0.2.2/24 dev eth0');
-  c.ip('ip route add default via 10.0.2.1');
   return { w, a, c };
 }
 
