@@ -21,6 +21,7 @@ import type { NetDevice, NetDeviceOps } from '../../src/net/core/netdevice.js';
 import type { SkBuff } from '../../src/net/core/skbuff.js';
 import { kfree_skb } from '../../src/net/core/skbuff.js';
 import { TCP_CA_Open, TCP_CA_CWR, TCP_CA_Recovery } from '../../src/uapi/tcp.js';
+import { SOL_SOCKET, SO_RCVBUF } from '../../src/uapi/socket.js';
 import { Timer } from '../../src/kernel/time.js';
 
 afterEach(haltWorlds);
@@ -326,4 +327,36 @@ test('reordering learnt: the first deep reordering costs one spurious retransmis
   assert.equal(end.tcpi_dsack_dups, 1, 'the receiver reported the duplicate');
   assert.ok(end.tcpi_reordering > 3, `tcpi_reordering ${end.tcpi_reordering}`);
   assert.equal(end.tcpi_ca_state, TCP_CA_Open);
+});
+
+test('a receiver over its buffer prunes out-of-order data to take the in-order segment it offered room for', async () => {
+  // The first segment of a window is held back while the rest arrive ahead of it, and the
+  // receiver's buffer has been cut (SO_RCVBUF after accept): out-of-order data fills it. When
+  // the first segment comes, tcp_prune_queue → tcp_prune_ofo_queue frees queued out-of-order
+  // data, highest first, and takes it (OfoPruned), as Linux does. Refusing it, with the buffer
+  // full of data that cannot be delivered before it, stalled the connection: the transfer fails.
+  const p = delayedAcks(3);
+  let held = false;
+  filter(p.link.a, (seg) => {
+    if (seg.len && seg.rel === 0 && !held) {
+      held = true;
+      return 'hold';
+    }
+    return seg.len && seg.rel === 9 * MSS ? 'release' : 'pass';
+  });
+  const lfd = listenOn(p.tb, '10.0.0.2', PORT);
+  const { c, s } = await connectPair(p.ta, p.tb, lfd, '10.0.0.2', PORT);
+  p.tb.setsockopt(s, SOL_SOCKET, SO_RCVBUF, 2048);
+  const size = 100_000;
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 13 + (i >>> 9)) & 255;
+  const rd = readAll(p.tb, s);
+  await writeAll(p.ta, c, data);
+  p.ta.shutdown(c, 1);
+  const got = await rd;
+  assert.ok(Buffer.from(got).equals(Buffer.from(data)), 'the bytes arrive intact and in order');
+  assert.ok(held, 'the first segment was held back');
+  assert.ok(mib(p.b, 'TcpExt', 'OfoPruned') >= 1, 'out-of-order data was pruned');
+  assert.ok(mib(p.b, 'TcpExt', 'PruneCalled') >= 1);
+  // Later segments may still find the receive queue itself full (nothing left to prune there).
 });

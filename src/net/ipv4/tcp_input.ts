@@ -234,6 +234,9 @@ const MIB_TCPZEROWINDOWDROP = MIB('TCPZeroWindowDrop');
 const MIB_TCPRCVQDROP = MIB('TCPRcvQDrop');
 const MIB_TCPOFOQUEUE = MIB('TCPOFOQueue');
 const MIB_TCPOFODROP = MIB('TCPOFODrop');
+const MIB_PRUNECALLED = MIB('PruneCalled');
+const MIB_OFOPRUNED = MIB('OfoPruned');
+const MIB_RCVPRUNED = MIB('RcvPruned');
 const MIB_TCPOFOMERGE = MIB('TCPOFOMerge');
 const MIB_TCPDSACKOLDSENT = MIB('TCPDSACKOldSent');
 const MIB_TCPDSACKOFOSENT = MIB('TCPDSACKOfoSent');
@@ -1830,11 +1833,58 @@ function tcp_rfree(skb: SkBuff): void {
   skb.sk!.sk_rmem_alloc -= skb.truesize;
 }
 
-/** tcp_try_rmem_schedule(): is there receive memory for `size` more bytes? */
-function tcp_try_rmem_schedule(tp: TcpSock, size: number): boolean {
-  // Over the buffer already (nothing to prune here: no collapsing of queued skbs).
-  void size;
+/** tcp_can_ingest(): the receive buffer is not over its size. */
+function tcp_can_ingest(tp: TcpSock): boolean {
   return tp.sk_rmem_alloc <= tp.sk_rcvbuf;
+}
+
+/**
+ * tcp_prune_ofo_queue(): free out-of-order data, highest sequence first, to make room for
+ * `in_skb` — never what lies below it (it would land last in the queue). Data ahead of a hole is
+ * only a promise; in-order data the window offered must not be refused for its sake. The SACK
+ * blocks that described the pruned data go with it (tcp_sack_reset).
+ */
+function tcp_prune_ofo_queue(tp: TcpSock, in_skb: SkBuff): boolean {
+  const q = tp.out_of_order_queue;
+  let skb = q.peek_tail();
+  if (!skb) return false;
+  NET_INC_STATS(tp.sk_net, MIB_OFOPRUNED);
+  let goal = tp.sk_rcvbuf >> 3;
+  let pruned = false;
+  while (skb) {
+    if (after(TCP_SKB_CB(in_skb).seq, TCP_SKB_CB(skb).seq)) break;
+    pruned = true;
+    const prev: SkBuff | null = skb.prev;
+    q.unlink(skb);
+    goal -= skb.truesize;
+    kfree_skb(skb);
+    if (!prev || goal <= 0) {
+      if (tcp_can_ingest(tp)) break;
+      goal = tp.sk_rcvbuf >> 3;
+    }
+    skb = prev;
+  }
+  if (pruned && tp.rx_opt.sack_ok) tp.rx_opt.num_sacks = tp.rx_opt.dsack = 0;
+  return pruned;
+}
+
+/**
+ * tcp_prune_queue(): over the receive buffer. Linux first collapses the queues (copies data out
+ * of skbs whose truesize is mostly overhead); usernet does not, and goes on to pruning the
+ * out-of-order queue. -1: still no room.
+ */
+function tcp_prune_queue(tp: TcpSock, in_skb: SkBuff): number {
+  NET_INC_STATS(tp.sk_net, MIB_PRUNECALLED);
+  if (tcp_can_ingest(tp)) return 0;
+  tcp_prune_ofo_queue(tp, in_skb);
+  if (tcp_can_ingest(tp)) return 0;
+  NET_INC_STATS(tp.sk_net, MIB_RCVPRUNED);
+  return -1;
+}
+
+/** tcp_try_rmem_schedule(): is there receive memory for `skb`? */
+function tcp_try_rmem_schedule(tp: TcpSock, skb: SkBuff): boolean {
+  return tcp_can_ingest(tp) || tcp_prune_queue(tp, skb) === 0;
 }
 
 /** tcp_queue_rcv(). */
@@ -1867,7 +1917,7 @@ function tcp_dsack_extend_ofo(_tp: TcpSock, _skb: SkBuff): void {}
 /** tcp_data_queue_ofo(): queue data that arrived ahead of a hole. */
 function tcp_data_queue_ofo(tp: TcpSock, skb: SkBuff): void {
   tcp_data_ecn_check(tp, skb);
-  if (!tcp_try_rmem_schedule(tp, skb.truesize)) {
+  if (!tcp_try_rmem_schedule(tp, skb)) {
     NET_INC_STATS(tp.sk_net, MIB_TCPOFODROP);
     kfree_skb(skb);
     return;
@@ -1961,7 +2011,7 @@ function out_of_window(tp: TcpSock, skb: SkBuff): void {
 }
 
 function queue_and_out(tp: TcpSock, skb: SkBuff): void {
-  if (!tcp_try_rmem_schedule(tp, skb.truesize)) {
+  if (!tcp_try_rmem_schedule(tp, skb)) {
     // No memory: the ACK that goes at once advertises a zero window.
     tp.icsk_ack.pending |= ICSK_ACK_NOMEM | ICSK_ACK_NOW;
     inet_csk_schedule_ack(tp);
